@@ -1,0 +1,1 @@
+"""Closed-form and quadrature-only predictions. Never imports dynamics or training."""
