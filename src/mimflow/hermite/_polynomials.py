@@ -90,7 +90,8 @@ def hermite_he(z, k_max: int) -> jax.Array:
     """
     k_max = _check_degree(k_max)
     scale = jnp.sqrt(jnp.exp(jax.scipy.special.gammaln(jnp.arange(k_max + 1.0) + 1.0)))
-    return hermite_normalized(z, k_max) * scale
+    h = hermite_normalized(z, k_max)
+    return h * jnp.broadcast_to(scale, h.shape)
 
 
 def hermite_he_at_zero(k: int) -> float:

@@ -285,6 +285,19 @@ def kink_arguments(node: Node) -> list[Node]:
     return out
 
 
+def denominators(node: Node) -> list[Node]:
+    """Right-hand sides of every division in the tree: the link may be singular where they vanish."""
+    out: list[Node] = []
+    if isinstance(node, BinOp):
+        if node.op == "/":
+            out.append(node.right)
+        out.extend(denominators(node.left))
+        out.extend(denominators(node.right))
+    elif isinstance(node, (Neg, Call)):
+        out.extend(denominators(node.arg))
+    return out
+
+
 def format_expression(node: Node) -> str:
     """Canonical text of a tree (fully parenthesised binary operations)."""
     if isinstance(node, Num):

@@ -45,6 +45,7 @@ from ._expression import (
     Num,
     Var,
     compile_expression,
+    denominators,
     kink_arguments,
     parse_expression,
     variables_of,
@@ -135,9 +136,26 @@ class Link:
         if method == "closed-form":
             raise MimflowError(f"link {self.name!r} has no closed form: use method='quadrature'")
         half = integration_half_width(k_max)
+        self._check_no_poles(half)
         return hermite_coefficients_by_quadrature(
             self._fn_1d, k_max, breakpoints=self.breakpoints(0, half), name=self.name
         )
+
+    def _check_no_poles(self, half_width: float) -> None:
+        """Refuse links that blow up where a denominator vanishes (not square-integrable)."""
+        if self.tree is None:
+            return
+        for den in denominators(self.tree):
+            if not variables_of(den) <= {0}:
+                continue
+            for root in _real_roots(compile_expression(den), 0, half_width):
+                probe = root + 1e-9 * (1.0 + abs(root))
+                value = float(self._fn_1d(np.array([probe]))[0])
+                if not np.isfinite(value) or abs(value) > 1e6:
+                    raise MimflowError(
+                        f"link {self.name!r} is not finite at z = {root:.6g} (division by zero): "
+                        "it must be square-integrable under N(0, 1)"
+                    )
 
     def _fn_1d(self, z: np.ndarray) -> np.ndarray:
         return np.asarray(self.fn(jnp.asarray(z)[..., None]))
