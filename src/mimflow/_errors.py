@@ -19,4 +19,9 @@ def check_finite(name: str, value) -> None:
 
     arr = np.asarray(value, dtype=float)
     if not np.all(np.isfinite(arr)):
-        raise MimflowError(f"{name} must be finite, got {value!r}: pass a real number")
+        if arr.ndim == 0:
+            raise MimflowError(f"{name} must be finite, got {float(arr)!r}: pass a real number")
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise MimflowError(
+            f"{name} must be finite, but entry {tuple(int(i) for i in bad)} is {arr[tuple(bad)]!r}: pass finite numbers"
+        )

@@ -13,3 +13,7 @@ from ._polynomials import hermite_he as hermite_he
 from ._polynomials import hermite_normalized as hermite_normalized
 from ._quadrature import gauss_hermite_rule as gauss_hermite_rule
 from ._quadrature import piecewise_gaussian_rule as piecewise_gaussian_rule
+from ._averaging import apply_tensor_power as apply_tensor_power
+from ._averaging import averaged_spectrum as averaged_spectrum
+from ._averaging import averaging_correlation as averaging_correlation
+from ._averaging import make_averaging_correlation as make_averaging_correlation

@@ -1,0 +1,224 @@
+"""Entry point: runs the typer app and turns every user mistake into one line on stderr.
+
+Exit status 0 on success, 2 on a user mistake (bad link, bad option, bad value); a user
+mistake never prints a traceback. Genuine bugs still raise, so they can be reported.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import click
+import typer
+
+from .._errors import MimflowError
+
+app = typer.Typer(
+    name="mimflow",
+    help="Gradient-based learning of Gaussian single- and multi-index models: Hermite toolkit, "
+    "exponents, population dynamics, training and theory.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+DEFAULT_OUT = Path("mimflow_output")
+
+
+def _print_json(data) -> None:
+    from ..experiments._io import to_jsonable
+
+    sys.stdout.write(json.dumps(to_jsonable(data)) + "\n")
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=False)
+
+
+@app.command()
+def hermite(
+    link: str = typer.Argument(..., help="a link: a name (relu, he3, ...), an expression in z or z1..zr"),
+    degree: Optional[int] = typer.Option(None, "--degree", "-K", help="truncation degree K (default 20 for r=1, 10/8/6 for r=2/3/4)"),
+    method: str = typer.Option("auto", help="auto | closed-form | quadrature (r = 1); auto | separable | quadrature (r > 1)"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="write a figure of the spectrum to FILE (.png/.pdf/.svg)"),
+):
+    """Hermite coefficients, truncation tail and information exponent of LINK."""
+    from ..experiments import hermite_report
+
+    report = hermite_report(link, degree, method=method)
+    if plot is not None:
+        _plot_spectrum(report, plot)
+    if as_json:
+        _print_json(report)
+        return
+    from rich.table import Table
+
+    console = _console()
+    table = Table(title=f"Hermite coefficients of {report['link']}  (r = {report['r']}, {report['method']})")
+    if report["r"] == 1:
+        table.add_column("k", justify="right")
+        table.add_column("c_k = E[f(z) h_k(z)]", justify="right")
+        for k, c in enumerate(report["coefficients"]):
+            table.add_row(str(k), f"{c: .12g}" if abs(c) > 1e-15 else "[dim]0[/dim]")
+    else:
+        table.add_column("beta", justify="left")
+        table.add_column("alpha_beta = E[f(z) H_beta(z)]", justify="right")
+        shown = [c for c in report["coefficients"] if abs(c["value"]) > 1e-12]
+        for c in shown:
+            table.add_row(str(tuple(c["beta"])), f"{c['value']: .12g}")
+        table.caption = f"{len(shown)} non-zero of {len(report['coefficients'])} multi-indices with |beta| <= {report['degree']}"
+    console.print(table)
+    console.print(
+        f"||f||^2 = {report['norm2']:.12g}   tail above degree {report['degree']} = {report['tail']:.3e}   "
+        f"information exponent = {report['information_exponent']}"
+    )
+    if plot is not None:
+        console.print(f"figure: {plot}")
+
+
+def _plot_spectrum(report, path: Path) -> None:
+    import numpy as np
+
+    from ..experiments._io import atomic_savefig
+    from ..plotting import new_figure, plot_energy_by_degree
+
+    if report["r"] == 1:
+        energy = np.asarray(report["coefficients"]) ** 2
+    else:
+        energy = np.zeros(report["degree"] + 1)
+        for c in report["coefficients"]:
+            energy[sum(c["beta"])] += c["value"] ** 2
+    fig, axes = new_figure()
+    plot_energy_by_degree(axes[0, 0], {report["link"]: energy},
+                          title=f"tail {report['tail']:.2e}, information exponent {report['information_exponent']}")
+    atomic_savefig(fig, path)
+
+
+@app.command()
+def exponents(
+    link: str = typer.Argument(..., help="a link: a name or an expression in z or z1..zr"),
+    degree: Optional[int] = typer.Option(None, "--degree", "-K", help="truncation degree of the spectrum used"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
+):
+    """Information, generative (one variable), leap exponents and the saddle sequence of LINK."""
+    from ..experiments import exponents_report
+
+    report = exponents_report(link, degree)
+    if as_json:
+        _print_json(report)
+        return
+    from rich.table import Table
+
+    console = _console()
+    table = Table(title=f"Exponents of {report['link']}  (r = {report['r']}, spectrum to degree {report['degree']})")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    for key, label in [
+        ("information_exponent", "information exponent"),
+        ("generative_exponent", "generative exponent"),
+        ("leap_exponent", "leap exponent (given coordinates)"),
+        ("rotation_invariant_leap", "largest saddle exponent"),
+    ]:
+        value = report[key]
+        table.add_row(label, "–" if value is None else str(value))
+    console.print(table)
+    saddles = Table(title="saddles of the two-timescale flow")
+    saddles.add_column("#", justify="right")
+    saddles.add_column("new directions", justify="right")
+    saddles.add_column("exponent s", justify="right")
+    saddles.add_column("escape time", justify="right")
+    for i, s in enumerate(report["saddles"], 1):
+        saddles.add_row(str(i), str(s["directions"]), str(s["exponent"]), s["escape_time_scaling"])
+    console.print(saddles)
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(DEFAULT_OUT / "demo", "--out", help="output folder"),
+    quick: bool = typer.Option(False, "--quick", help="smaller degrees (a few seconds)"),
+):
+    """The headline result: a figure and a JSON written under --out (printed)."""
+    from rich.progress import Progress
+
+    from ..experiments import hermite_headline
+
+    console = _console()
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("spectra and exponents", total=12)
+        summary = hermite_headline(out, quick=quick, progress=lambda name: progress.advance(task))
+    from rich.table import Table
+
+    table = Table(title="Hermite spectra and exponents of canonical links")
+    for col in ("link", "||f||^2", "tail", "IE", "generative", "leap", "saddles (dirs x s)"):
+        table.add_column(col, justify="right" if col != "link" else "left")
+    for rec in summary["links"]:
+        gen = rec["generative_exponent"]
+        table.add_row(
+            rec["link"], f"{rec['norm2']:.6g}", f"{rec['tail']:.2e}", str(rec["information_exponent"]),
+            "–" if gen is None else str(gen), str(rec["leap_exponent"]),
+            " -> ".join(f"{s['directions']}x{s['exponent']}" for s in rec["saddles"]),
+        )
+    console.print(table)
+    console.print(f"wrote {len(summary['files'])} files in {summary['seconds']:.1f} s to [bold]{out}[/bold]:")
+    for path in summary["files"]:
+        console.print(f"  {path}")
+
+
+@app.command()
+def reproduce(
+    name: Optional[str] = typer.Argument(None, help="a registered reproduction (omit to list them)"),
+    quick: bool = typer.Option(False, "--quick", help="a fast, smaller version"),
+    out: Path = typer.Option(DEFAULT_OUT, "--out", help="output folder (the reproduction writes into OUT/NAME)"),
+):
+    """Reproduce a named figure with its data, or list the registry."""
+    from ..experiments import list_reproductions
+    from ..experiments import reproduce as run_reproduction
+
+    console = _console()
+    if name is None:
+        for rep in list_reproductions():
+            console.print(f"[bold]{rep.name}[/bold]  {rep.description}")
+        return
+    paths = run_reproduction(name, out, quick=quick)
+    console.print(f"reproduction {name}: wrote")
+    for path in paths:
+        console.print(f"  {path}")
+
+
+# Run commands (issue 3): each is generated from its pydantic config model; add one line per command.
+from ._runs import add_run_command  # noqa: E402
+from ._sweep import SWEEP_CONTEXT, results_app  # noqa: E402
+from ._sweep import sweep as _sweep_command  # noqa: E402
+
+add_run_command(app, "hermite-mc")
+app.command("sweep", context_settings=SWEEP_CONTEXT)(_sweep_command)
+app.add_typer(results_app, name="results")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="mimflow", standalone_mode=False)
+    except MimflowError as exc:
+        _fail(str(exc))
+    except click.exceptions.Abort:
+        _fail("aborted")
+    except click.exceptions.ClickException as exc:  # usage errors: unknown option, missing argument, bad type
+        _fail(exc.format_message().replace("\n", " "))
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted")
+
+
+def _fail(message: str) -> None:
+    sys.stderr.write(f"mimflow: error: {message.strip()}\n")
+    sys.exit(2)

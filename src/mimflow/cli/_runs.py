@@ -1,0 +1,148 @@
+"""Typer commands built from run commands (``mimflow hermite-mc``, later ``flow``, ``train``, ...).
+
+``add_run_command(app, "NAME")`` adds ``mimflow NAME [POSITIONAL] [--FIELD VALUE]... [--config FILE]
+[--set KEY=VALUE]... [--show-config] [--json] [--out DIR]``: one option per config field (dotted
+for nested models, e.g. ``--algorithm.lr``), taken as text and validated by the config model, so
+the values, errors and help match ``mimflow sweep NAME ...`` and TOML files exactly. Precedence:
+defaults < ``--config`` < ``--set`` < field options.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from pathlib import Path
+from typing import Any, List, Optional
+
+import typer
+
+
+def _param_name(key: str) -> str:
+    return "f__" + key.replace(".", "__")
+
+
+def _flag(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def resolve_cli_config(command, tokens_values: dict[str, str], config_file: Optional[Path], sets: list[str]):
+    """The validated config of ``command`` from a file, ``--set`` entries and field options (text)."""
+    from ..experiments._sweep import load_run_config_file, parse_command_args
+
+    file_layer = load_run_config_file(command, config_file) if config_file is not None else None
+    tokens: list[str] = []
+    for entry in sets:
+        tokens += ["--set", entry]
+    set_values, _ = parse_command_args(command, tokens, sweep=False)
+    option_tokens: list[str] = []
+    for key, text in tokens_values.items():
+        option_tokens.append(f"--{key}={text}")
+    option_values, _ = parse_command_args(command, option_tokens, sweep=False)
+    return command.make_config(file_layer, set_values, option_values)
+
+
+def show_config_text(command, config) -> str:
+    from .. import __version__
+    from ..experiments._config import config_dict, config_to_toml
+
+    return config_to_toml(config_dict(config),
+                          header=f"{command.name} config (mimflow {__version__}); run it with: "
+                                 f"mimflow {command.name} --config FILE")
+
+
+def add_run_command(app: typer.Typer, name: str) -> None:
+    """Register ``mimflow NAME`` for the run command ``name`` on ``app``."""
+    from ..experiments._config import config_fields
+    from ..experiments._runs import get_run_command
+
+    command = get_run_command(name)
+    fields = config_fields(command.config_model)
+    params = []
+    for key in command.positional:
+        spec = fields[key]
+        params.append(inspect.Parameter(
+            _param_name(key), inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Optional[str],
+            default=typer.Argument(None, metavar=key.upper(), show_default=False,
+                                   help=f"{spec.description} [default: {spec.default}]"),
+        ))
+    for key, spec in fields.items():
+        if key in command.positional:
+            continue
+        vm = " Comma list: all values in one run (vmapped)." if key in command.vmapped_fields else ""
+        params.append(inspect.Parameter(
+            _param_name(key), inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Optional[str],
+            default=typer.Option(None, _flag(key), metavar=spec.metavar, show_default=False,
+                                 help=f"{spec.description} [default: {spec.default}].{vm}"),
+        ))
+    params += [
+        inspect.Parameter("config_file", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Optional[Path],
+                          default=typer.Option(None, "--config", metavar="FILE",
+                                               help="a TOML file of config values (see --show-config)")),
+        inspect.Parameter("sets", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=List[str],
+                          default=typer.Option([], "--set", metavar="KEY=VALUE",
+                                               help="override any config key (dotted for nested keys); repeatable")),
+        inspect.Parameter("show_config", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=bool,
+                          default=typer.Option(False, "--show-config",
+                                               help="print the resolved config as TOML and exit")),
+        inspect.Parameter("as_json", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=bool,
+                          default=typer.Option(False, "--json", help="print one JSON object on stdout")),
+        inspect.Parameter("out", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Optional[Path],
+                          default=typer.Option(None, "--out", metavar="DIR",
+                                               help="store the run in DIR (skipped if already stored there)")),
+    ]
+
+    def impl(**kwargs: Any) -> None:
+        texts = {key: kwargs[_param_name(key)] for key in fields if kwargs.get(_param_name(key)) is not None}
+        config = resolve_cli_config(command, texts, kwargs["config_file"], kwargs["sets"] or [])
+        if kwargs["show_config"]:
+            sys.stdout.write(show_config_text(command, config))
+            return
+        run_and_print(command, config, out=kwargs["out"], as_json=kwargs["as_json"])
+
+    impl.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    impl.__name__ = name.replace("-", "_")
+    impl.__doc__ = command.description
+    app.command(name, help=command.description)(impl)
+
+
+def run_and_print(command, config, *, out: Optional[Path], as_json: bool) -> None:
+    """Run (or reuse from ``out``) and print the summary (JSON or a table)."""
+    import json
+
+    from ..experiments._io import to_jsonable
+
+    info: dict[str, Any] = {}
+    if out is not None:
+        from ..experiments._store import run_and_store
+
+        rid, path, reused = run_and_store(command.name, config, out)
+        stored = json.loads((path / "result.json").read_text())
+        summary = stored.get("summary", {})
+        info = {"run_id": rid, "path": str(path), "reused": reused}
+    else:
+        summary = command.run(config).summary
+    if as_json:
+        sys.stdout.write(json.dumps(to_jsonable({**summary, **info})) + "\n")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"{command.name}")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    for key, value in to_jsonable(summary).items():
+        table.add_row(key, _short(value))
+    console.print(table)
+    if info:
+        verb = "reused stored run" if info["reused"] else "stored run"
+        console.print(f"{verb} {info['run_id']} at {info['path']}")
+
+
+def _short(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, list):
+        items = [_short(v) for v in value[:10]]
+        return "[" + ", ".join(items) + (", ...]" if len(value) > 10 else "]")
+    return str(value)

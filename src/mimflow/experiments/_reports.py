@@ -1,0 +1,105 @@
+"""JSON-ready reports behind ``mimflow hermite`` and ``mimflow exponents``.
+
+Each report is one library call returning a plain dict, so the command line stays thin
+and scripts get exactly what ``--json`` prints.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from .._errors import MimflowError
+from ..hermite import HermiteSpectrum, MultivariateSpectrum
+from ..targets import Link, make_link
+
+DEFAULT_DEGREE = {1: 20, 2: 10, 3: 8, 4: 6}
+"""Default truncation degree of ``mimflow hermite`` per number of variables."""
+
+
+def link_spectrum(link: Link, degree: int | None = None, *, method: str = "auto"):
+    """The Hermite spectrum of ``link``: a HermiteSpectrum (r = 1) or a MultivariateSpectrum (r > 1)."""
+    degree = DEFAULT_DEGREE.get(link.r, 4) if degree is None else degree
+    if link.r == 1:
+        return link.spectrum(degree, method=method)
+    from ..targets import multivariate_spectrum
+
+    return multivariate_spectrum(link, degree, method=method)
+
+
+def hermite_report(spec, degree: int | None = None, *, method: str = "auto") -> dict[str, Any]:
+    """Coefficients, tail and information exponent of a link.
+
+    Keys: ``link``, ``r``, ``degree``, ``method``, ``norm2``, ``tail``,
+    ``information_exponent``, ``coefficients`` (``c_0..c_K`` for r = 1; for r > 1 a list of
+    ``{"beta": [...], "value": x}`` in the order of :func:`mimflow.hermite.multi_indices`),
+    ``seconds`` (wall time of the computation).
+    """
+    from ..theory import information_exponent
+
+    link = make_link(spec)
+    start = time.perf_counter()
+    spectrum = link_spectrum(link, degree, method=method)
+    seconds = time.perf_counter() - start
+    if isinstance(spectrum, HermiteSpectrum):
+        coefficients: Any = [float(c) for c in spectrum.coefficients]
+    elif isinstance(spectrum, MultivariateSpectrum):
+        coefficients = [
+            {"beta": [int(b) for b in beta], "value": float(v)}
+            for beta, v in zip(spectrum.multi_indices, spectrum.values)
+        ]
+    else:  # pragma: no cover
+        raise MimflowError(f"unexpected spectrum type {type(spectrum).__name__}")
+    return {
+        "link": link.name,
+        "r": link.r,
+        "degree": spectrum.degree,
+        "method": spectrum.method,
+        "norm2": float(spectrum.norm2),
+        "tail": float(spectrum.tail),
+        "information_exponent": information_exponent(spectrum),
+        "coefficients": coefficients,
+        "seconds": seconds,
+    }
+
+
+def exponents_report(spec, degree: int | None = None) -> dict[str, Any]:
+    """Information, generative (r = 1), leap exponents and the saddle sequence of a link.
+
+    Keys: ``link``, ``r``, ``degree``, ``information_exponent``, ``leap_exponent``,
+    ``generative_exponent`` (``None`` where undefined: r > 1 or a constant link),
+    ``rotation_invariant_leap``, ``saddles`` (list of ``{"directions": n, "exponent": s,
+    "escape_time_scaling": "d^(s-1)" or "log d"}``), ``threshold``.
+    """
+    from ..theory import exponents
+
+    link = make_link(spec)
+    result = exponents(link, degree=degree)
+    saddles = [
+        {
+            "directions": int(s.directions),
+            "exponent": int(s.exponent),
+            "escape_time_scaling": "log d" if s.exponent == 1 else f"d^{s.exponent - 1}",
+        }
+        for s in result.saddles
+    ]
+    return {
+        "link": link.name,
+        "r": link.r,
+        "degree": result.degree,
+        "information_exponent": result.information,
+        "leap_exponent": result.leap,
+        "generative_exponent": result.generative,
+        "rotation_invariant_leap": result.rotation_invariant_leap,
+        "saddles": saddles,
+        "threshold": result.rtol,
+    }
+
+
+def spectrum_arrays(spectrum) -> tuple[np.ndarray, np.ndarray]:
+    """``(degrees, energy per degree)`` of a spectrum, for plots."""
+    if isinstance(spectrum, HermiteSpectrum):
+        return np.arange(spectrum.degree + 1), np.asarray(spectrum.coefficients) ** 2
+    return np.arange(spectrum.degree + 1), spectrum.energy_by_degree()

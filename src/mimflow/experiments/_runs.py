@@ -1,0 +1,173 @@
+"""Run commands: the one contract behind ``mimflow COMMAND``, ``mimflow sweep`` and the store.
+
+A *run command* is a frozen :class:`RunCommand`:
+
+* ``name``: the command-line name (``"hermite-mc"``, later ``"flow"``, ``"neurons"``, ``"train"``);
+* ``config_model``: a pydantic ``BaseModel`` subclass with
+  ``model_config = ConfigDict(frozen=True, extra="forbid")`` whose every field has a default and a
+  ``description`` (nested models are allowed and give dotted keys, ``algorithm.lr``);
+* ``run(config, *, progress=None) -> RunResult``: the computation. It must raise
+  :class:`~mimflow.MimflowError` when its numbers are not finite (use :func:`check_finite_result`);
+  ``progress``, when given, is a callable taking a float in [0, 1];
+* ``vmapped_fields``: fields that keep array shapes (seeds, learning rates). On the command line
+  a comma list for such a field is passed *whole* into ONE run (so its annotation accepts a list,
+  e.g. ``int | list[int]``) and the run vmaps over it; a comma list for any other field is a sweep
+  axis, one run (task) per value;
+* ``positional``: fields taken as positional command-line arguments (``mimflow flow LINK``);
+* ``description``: one line for ``--help``.
+
+A :class:`RunResult` holds ``dataset`` (an ``xarray.Dataset`` with named dims, what is stored),
+``scalars`` (a flat dict of JSON-ready summary numbers: the columns of ``mimflow results export
+--to table.csv`` and of ``results list``) and ``summary`` (what the command's ``--json`` prints).
+
+Register a command once, at import of its module, and add that module to ``COMMAND_MODULES``::
+
+    from pydantic import BaseModel, ConfigDict, Field
+    from mimflow.experiments import RunCommand, RunResult, register_run_command
+
+    class ToyConfig(BaseModel):
+        model_config = ConfigDict(frozen=True, extra="forbid")
+        d: int = Field(100, ge=1, description="dimension (changes shapes: one task per value)")
+        lr: float | list[float] = Field(0.1, description="learning rate(s), vmapped in one run")
+
+    def run_toy(config: ToyConfig, *, progress=None) -> RunResult:
+        ds = ...  # xarray.Dataset with dims (lr, t)
+        check_finite_result("toy", ds)
+        return RunResult(ds, scalars={"final_loss": ...}, summary={...})
+
+    TOY = register_run_command(RunCommand("toy", ToyConfig, run_toy, vmapped_fields=frozenset({"lr"}),
+                                          positional=(), description="a toy run"))
+
+and in ``mimflow/cli/_main.py`` one line, ``add_run_command(app, "toy")``, gives
+``mimflow toy --d 100 --lr 0.1,0.2 [--config FILE] [--set key=value] [--show-config] [--json]
+[--out DIR]``; ``mimflow sweep toy --d 100,300 --lr 0.1,0.2 --out runs/`` then needs nothing more.
+Library users call :func:`mimflow.experiments.run_and_store` or :func:`mimflow.experiments.run_sweep`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from .._errors import MimflowError
+
+__all__ = [
+    "COMMAND_MODULES",
+    "RESERVED_NAMES",
+    "RunCommand",
+    "RunResult",
+    "check_finite_result",
+    "get_run_command",
+    "list_run_commands",
+    "register_run_command",
+]
+
+COMMAND_MODULES: list[str] = ["mimflow.experiments._hermite_mc"]
+"""Modules imported (lazily) to fill the registry; a new run command appends its module here."""
+
+RESERVED_NAMES = frozenset({
+    "config", "set", "show_config", "json", "out", "local", "scheduler", "slurm", "pbs", "cluster_option",
+    "retries", "batch", "progress", "help",
+})
+"""Option names used by the generic command line; no config field may take one."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run returns: the stored dataset, its summary scalars and the ``--json`` summary."""
+
+    dataset: Any  # xarray.Dataset
+    scalars: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunCommand:
+    """A named computation with a validated config (see the module docstring)."""
+
+    name: str
+    config_model: type[BaseModel]
+    run: Callable[..., RunResult]
+    vmapped_fields: frozenset[str] = frozenset()
+    positional: tuple[str, ...] = ()
+    description: str = ""
+
+    def make_config(self, *layers: Mapping[str, Any] | None) -> BaseModel:
+        """Defaults updated by each layer (nested or dotted dicts), validated."""
+        from ._config import resolve_config
+
+        return resolve_config(self.config_model, *layers, source=f"{self.name} config")
+
+
+RUN_COMMANDS: dict[str, RunCommand] = {}
+
+
+def register_run_command(command: RunCommand) -> RunCommand:
+    """Add ``command`` to the registry (checked: frozen strict model, defaults, descriptions)."""
+    from ._config import config_fields
+
+    if command.name in RUN_COMMANDS and RUN_COMMANDS[command.name] is not command:
+        raise RuntimeError(f"run command {command.name!r} registered twice")
+    model = command.config_model
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise TypeError(f"{command.name}: config_model must be a pydantic BaseModel subclass")
+    cfg = model.model_config
+    if not cfg.get("frozen") or cfg.get("extra") != "forbid":
+        raise TypeError(f"{command.name}: config_model needs model_config = ConfigDict(frozen=True, extra='forbid')")
+    fields = config_fields(model)
+    for key, spec in fields.items():
+        if spec.required:
+            raise TypeError(f"{command.name}: config field {key!r} needs a default")
+        if not spec.description:
+            raise TypeError(f"{command.name}: config field {key!r} needs a description")
+        if key.split(".")[0] in RESERVED_NAMES:
+            raise TypeError(f"{command.name}: config field {key!r} clashes with a command-line option name")
+    for name in set(command.vmapped_fields) | set(command.positional):
+        if name not in fields:
+            raise TypeError(f"{command.name}: {name!r} is not a config field")
+    for name in command.vmapped_fields:
+        if not fields[name].accepts_list:
+            raise TypeError(f"{command.name}: vmapped field {name!r} must accept a list")
+    RUN_COMMANDS[command.name] = command
+    return command
+
+
+def _load_all() -> None:
+    for module in COMMAND_MODULES:
+        importlib.import_module(module)
+
+
+def list_run_commands() -> list[RunCommand]:
+    _load_all()
+    return sorted(RUN_COMMANDS.values(), key=lambda c: c.name)
+
+
+def get_run_command(name: str) -> RunCommand:
+    """The registered run command ``name`` (unknown: a MimflowError listing the known ones)."""
+    if name in RUN_COMMANDS:
+        return RUN_COMMANDS[name]
+    _load_all()
+    if name not in RUN_COMMANDS:
+        from ._config import suggest
+
+        known = ", ".join(sorted(RUN_COMMANDS)) or "(none)"
+        raise MimflowError(f"unknown run command {name!r}{suggest(name, RUN_COMMANDS) or ''}; known: {known}")
+    return RUN_COMMANDS[name]
+
+
+def check_finite_result(name: str, dataset) -> None:
+    """Raise MimflowError naming the first data variable or coordinate with NaN or inf."""
+    import numpy as np
+
+    for var_name, var in list(dataset.data_vars.items()) + list(dataset.coords.items()):
+        values = np.asarray(var.values)
+        if values.dtype.kind in "fc" and not np.all(np.isfinite(values)):
+            bad = int(np.size(values) - np.count_nonzero(np.isfinite(values)))
+            raise MimflowError(
+                f"{name}: {bad} non-finite value(s) (NaN/inf) in {var_name!r}: the run diverged or the "
+                "config is out of range; change the config (smaller steps, fewer degrees) and run again"
+            )
