@@ -174,6 +174,8 @@ def test_gradient_matches_central_differences():
     N = _matrix_with_norm(5, 3, 0.7)
     grad = np.asarray(jax.jit(jax.grad(corr))(jnp.asarray(N)))
     assert float(jax.jit(corr)(N)) == pytest.approx(float(corr(N)), abs=1e-15)
+    batch = np.stack([N, 0.5 * N, N.T])
+    np.testing.assert_allclose(jax.vmap(corr)(batch), [float(corr(m)) for m in batch], rtol=0, atol=1e-15)
     h = 1e-5
     # Error budget of the central difference (C(N + hE) - C(N - hE)) / 2h along a unit entry E:
     # truncation h^2/6 |C'''| with |C'''| <= sum_k k^3 ||S_k f|| ||S_k g|| (||N + tE||_op <= 1 here),

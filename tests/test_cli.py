@@ -86,7 +86,7 @@ def test_human_output(capsys):
         (["hermite", "relu", "--degree", "abc"], "degree"),
         (["hermite", "relu", "--bogus"], "bogus"),
         (["exponents", "z1*z2*z3*z4*z5"], "r <= 4"),
-        (["hermite"], "LINK"),
+        (["hermite"], "link"),
         (["reproduce", "nope"], "unknown reproduction"),
         (["frobnicate"], "frobnicate"),
     ],

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-import click
 import typer
 
 from .._errors import MimflowError
@@ -202,21 +201,39 @@ app.command("sweep", context_settings=SWEEP_CONTEXT)(_sweep_command)
 app.add_typer(results_app, name="results")
 
 
+def _click_exceptions():
+    """``(ClickException, Abort, Exit)`` as typer raises them.
+
+    typer >= 0.20 vendors its own click (``typer._click``) with ``Abort``/``Exit`` in
+    ``typer.exceptions``; older typer raises the click package's classes.
+    """
+    try:
+        from typer._click.exceptions import ClickException  # type: ignore[import-not-found]
+        from typer.exceptions import Abort, Exit  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - older typer
+        from click.exceptions import Abort, ClickException, Exit
+    return ClickException, Abort, Exit
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
+    click_exception, abort, exit_ = _click_exceptions()
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="mimflow", standalone_mode=False)
+        result = command.main(args=argv, prog_name="mimflow", standalone_mode=False)
     except MimflowError as exc:
         _fail(str(exc))
-    except click.exceptions.Abort:
+    except abort:
         _fail("aborted")
-    except click.exceptions.ClickException as exc:  # usage errors: unknown option, missing argument, bad type
-        _fail(exc.format_message().replace("\n", " "))
-    except click.exceptions.Exit as exc:
+    except click_exception as exc:  # usage errors: unknown option, missing argument, bad type
+        _fail(" ".join(exc.format_message().split()))
+    except exit_ as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         _fail("interrupted")
+    else:
+        if isinstance(result, int) and result:
+            sys.exit(result)
 
 
 def _fail(message: str) -> None:

@@ -57,7 +57,11 @@ def sweep(
     show_config: bool = typer.Option(False, "--show-config", help="print the sweep as a TOML file (config + [grid]) and exit"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON report on stdout at the end"),
 ):
-    """Run a grid of runs on Dask into --out; rerun the same command to finish an interrupted sweep."""
+    """Run a grid of runs on Dask into --out; rerun the same command to finish an interrupted sweep.
+
+    The command's own options are those of `mimflow COMMAND --help`, e.g.
+    `mimflow sweep hermite-mc relu,tanh --n 1000,10000 --seeds 8 --out runs/`.
+    """
     from ..experiments._runs import get_run_command
     from ..experiments._sweep import load_run_config_file, load_sweep_file, parse_command_args, plan_sweep
 
@@ -121,7 +125,7 @@ def sweep(
             f"mimflow: error: {len(report.failed)} of {report.total} runs failed (errors above and in "
             f"{out}/_failed/); run the same command again to retry only the missing runs\n"
         )
-        raise typer.Exit(1)
+        raise SystemExit(1)  # (typer.Exit is swallowed by main(standalone_mode=False))
 
 
 class _SweepDisplay:
@@ -149,7 +153,9 @@ class _SweepDisplay:
     def event(self, kind: str, **info) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-        if kind == "plan":
+        if kind == "plan" and not info["to_run"]:
+            self.console.print(f"{info['total']} runs, all already stored: nothing to run")
+        elif kind == "plan":
             self.console.print(
                 f"{info['total']} runs: {info['already_stored']} already stored, {info['to_run']} to run "
                 f"in {info['tasks']} tasks on {info['where']}"

@@ -155,7 +155,8 @@ def get_run_command(name: str) -> RunCommand:
         from ._config import suggest
 
         known = ", ".join(sorted(RUN_COMMANDS)) or "(none)"
-        raise MimflowError(f"unknown run command {name!r}{suggest(name, RUN_COMMANDS) or ''}; known: {known}")
+        hint = suggest(name, RUN_COMMANDS).lstrip("; ")
+        raise MimflowError(f"unknown run command {name!r}{'; ' + hint if hint else ''} (known: {known})")
     return RUN_COMMANDS[name]
 
 

@@ -7,7 +7,7 @@ Layout of a store ``DIR``::
         config.json                {"command", "run_id", "version", "config": resolved config}
         result.json                {"scalars": {...}, "summary": {...}}
         meta.json                  package version, git SHA, JAX version, device, x64, wall time, host
-    DIR/.tmp-<run_id>-<random>/    a run being written (or left by a killed writer): never read
+    DIR/.tmp-<run_id>-<host>-<pid>-<random>/   a run being written (or left by a killed writer)
     DIR/_failed/<run_id>.json      the last error of a run that failed (removed when it succeeds)
     DIR/_sweeps/<sweep_id>.json    the planned runs of each sweep started on DIR (for "pending")
 
@@ -169,7 +169,12 @@ def _write_json_durable(path: Path, data: Any) -> None:
 
 
 def _write_dataset(ds, path: Path) -> None:
-    ds.to_netcdf(path, engine="scipy", format="NETCDF3_64BIT")
+    import dask
+
+    # Inside a Dask worker xarray would take a *distributed* lock for every variable (a round trip
+    # to the scheduler each: ~100 ms a run); this file is private to this writer, so no lock.
+    with dask.config.set(scheduler="synchronous"):
+        ds.to_netcdf(path, engine="scipy", format="NETCDF3_64BIT")
 
 
 def save_run(
@@ -199,10 +204,9 @@ def save_run(
         return final, False
     check_finite_result(f"{command.name} run {rid}", result.dataset)
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f"{TMP_PREFIX}{rid}-{secrets.token_hex(4)}"
+    tmp = out / f"{TMP_PREFIX}{rid}-{_host()}-{os.getpid()}-{secrets.token_hex(4)}"  # owner in the name
     tmp.mkdir()
     try:
-        _write_json_durable(tmp / ".owner.json", {"host": socket.gethostname(), "pid": os.getpid()})
         ds = result.dataset.copy()
         ds.attrs = {**ds.attrs, "mimflow_command": command.name, "mimflow_run_id": rid}
         _write_dataset(ds, tmp / DATA_FILE)
@@ -211,7 +215,6 @@ def save_run(
                             {"command": command.name, "run_id": rid, "version": version, "config": cfg_json})
         _write_json_durable(tmp / "result.json", {"scalars": result.scalars, "summary": result.summary})
         _write_json_durable(tmp / "meta.json", _metadata(wall_seconds, time.time() if started is None else started))
-        (tmp / ".owner.json").unlink()
         _fsync_path(tmp)
         try:
             os.rename(tmp, final)
@@ -275,27 +278,30 @@ def write_sweep_manifest(out_dir, command: str, axes: Mapping[str, list], runs: 
     return path
 
 
+def _host() -> str:
+    return socket.gethostname().replace(os.sep, "_") or "host"
+
+
+def _temp_owner(name: str) -> tuple[str, int] | None:
+    """``(host, pid)`` from ``.tmp-<run_id>-<host>-<pid>-<random>``, or None."""
+    rest = name[len(TMP_PREFIX) + 17:]
+    parts = rest.rsplit("-", 2)
+    if len(parts) != 3 or not parts[1].isdigit():
+        return None
+    return parts[0], int(parts[1])
+
+
 def clean_stale_temps(out_dir) -> list[Path]:
-    """Remove ``.tmp-`` folders whose writer (a process on this host) is dead; return them."""
+    """Remove ``.tmp-`` folders whose writer (a process on this host, named in the folder) is dead."""
     out = Path(out_dir)
-    removed = []
+    removed: list[Path] = []
     if not out.is_dir():
         return removed
-    host = socket.gethostname()
+    host = _host()
     for tmp in out.glob(f"{TMP_PREFIX}*"):
-        owner = tmp / ".owner.json"
-        try:
-            info = json.loads(owner.read_text())
-        except (OSError, ValueError):
-            # no owner file: the writer died before writing it, or it is renaming now; old ones go
-            try:
-                if time.time() - tmp.stat().st_mtime < 3600:
-                    continue
-            except OSError:
-                continue
-        else:
-            if info.get("host") != host or _pid_alive(int(info.get("pid", -1))):
-                continue
+        owner = _temp_owner(tmp.name)
+        if owner is None or owner[0] != host or _pid_alive(owner[1]):
+            continue
         shutil.rmtree(tmp, ignore_errors=True)
         removed.append(tmp)
     return removed

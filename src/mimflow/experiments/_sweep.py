@@ -11,7 +11,8 @@ Where runs execute:
 * ``local=N`` (default: one worker process per core): a ``distributed.LocalCluster`` of N worker
   *processes* (spawned, never forked after JAX is imported), one thread each;
 * ``local=0``: in this process, one run after another (no Dask; for debugging and small grids);
-* ``scheduler="tcp://host:8786"``: any running Dask scheduler (its workers must see ``out_dir``);
+* ``scheduler="tcp://host:8786"``: any running Dask scheduler (its workers must see ``out_dir``;
+  start them with ``dask worker --nthreads 1 --preload mimflow.experiments._worker ADDRESS``);
 * ``jobqueue="slurm"`` or ``"pbs"`` with ``jobs=N`` and ``cluster_options`` (queue, cores,
   memory, walltime, account, ...): through dask-jobqueue (``pip install 'mimflow[cluster]'``).
 
@@ -53,6 +54,9 @@ __all__ = [
     "plan_sweep",
     "run_sweep",
 ]
+
+WORKER_PRELOAD = "mimflow.experiments._worker"
+"""Imported by every worker at start-up (x64, one-thread XLA pool); pass it to your own dask-worker too."""
 
 SWEEP_SETTINGS = {"out", "local", "scheduler", "slurm", "pbs", "retries", "batch", "cluster_options"}
 
@@ -327,7 +331,8 @@ def _jobqueue_cluster(kind: str, jobs: int, options: Mapping[str, Any]):
     cls = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}.get(kind)
     if cls is None:
         raise MimflowError(f"unknown job queue {kind!r}: use slurm or pbs")
-    opts = {"cores": 1, "processes": 1, "memory": "4GB"}
+    opts: dict[str, Any] = {"cores": 1, "processes": 1, "memory": "4GB",
+                            "worker_extra_args": ["--preload", WORKER_PRELOAD]}
     opts.update(options)
     try:
         cluster = cls(**opts)
@@ -369,7 +374,8 @@ class _Executor:
             from distributed import LocalCluster
 
             self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                        dashboard_address=None, silence_logs=logging.ERROR)
+                                        dashboard_address=":0", silence_logs=logging.ERROR,
+                                        preload=[WORKER_PRELOAD])
             self.workers = n
             self.where = f"Dask LocalCluster ({n} worker processes)"
         from distributed import Client
@@ -482,7 +488,7 @@ def run_sweep(
             while queue:
                 batch, attempt = queue.pop(0)
                 report.tasks += 1
-                outcomes = _run_batch(plan.command, [cfg_dicts[i] for i in batch], str(out))
+                outcomes = _run_batch(plan.command, [cfg_dicts[i] for i in batch], str(out.resolve()))
                 handle(outcomes, attempt, lambda idx, a: queue.extend(([i], a) for i in idx))
         else:
             from distributed import as_completed
@@ -491,8 +497,8 @@ def run_sweep(
             ac = as_completed()
 
             def submit(batch: list[int], attempt: int) -> None:
-                fut = executor.client.submit(_run_batch, plan.command, [cfg_dicts[i] for i in batch], str(out),
-                                             pure=False)
+                fut = executor.client.submit(_run_batch, plan.command, [cfg_dicts[i] for i in batch],
+                                             str(out.resolve()), pure=False)
                 meta[fut.key] = (batch, attempt)
                 report.tasks += 1
                 ac.add(fut)

@@ -42,7 +42,10 @@ from .._errors import MimflowError
 from ._multiindex import MultivariateSpectrum, tensor_to_coefficients
 
 MAX_VARIABLES = 4
+"""Largest number of variables ``r`` of a multivariate Hermite spectrum."""
+
 MAX_TENSOR_ENTRIES = 4**10
+"""Bound on ``r**K``, the entries of the degree-K symmetric tensor, for ``r >= 2``."""
 
 
 def _check_spectrum(spectrum, what: str) -> MultivariateSpectrum:

@@ -203,7 +203,7 @@ def make_link(
                 raise MimflowError(
                     f"unknown link {text!r}; known links: {known_links_summary()}; or write an expression in z, e.g. 'relu(z)*sign(z2)'"
                 )
-            if text.isidentifier():  # he3, h2: a Hermite polynomial of z
+            if text.isidentifier() and not text.startswith("z"):  # he3, h2: a Hermite polynomial of z
                 text = f"{text}(z)"
         tree, used_r = parse_expression(text)
         if r is not None:

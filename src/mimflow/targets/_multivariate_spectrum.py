@@ -34,12 +34,20 @@ breakpoints. Accuracy: that of the 1-D rules, ~1e-14 (see :mod:`mimflow.hermite.
 **quadrature** (fallback for non-separable expressions and Python callables). A tensor-product rule.
 Per axis: if the link has breakpoints along that axis (declared for callables, found from
 ``relu/abs/sign`` arguments that depend on that variable only for expressions),
-:func:`~mimflow.hermite.piecewise_gaussian_rule` split there with ``PANEL_NODES[r]`` Gauss-Legendre
-nodes per panel; otherwise an ``n``-point Gauss-Hermite rule, ``n = max(GAUSS_HERMITE_NODES[r], K + 1)``
-(``r = 2``: 96, ``r = 3``: 56, ``r = 4``: 32), exact whenever :math:`f\cdot H_\beta` is a polynomial of
-degree ``< 2n`` and geometrically convergent for entire links. The link is evaluated in chunks of at
-most ``2**16`` points and contracted axis by axis, so memory stays bounded; a rule of more than
-:data:`MAX_QUADRATURE_POINTS` points is refused. ``norm2`` comes from the same rule.
+:func:`~mimflow.hermite.piecewise_gaussian_rule` split there, on ``[-L, L]`` with
+``L = max(10, sqrt(4K + 2) + 6)`` (:func:`tensor_half_width`), panels of width <= 1 and
+``PANEL_NODES[r]`` (16, 8, 6 for r = 2, 3, 4) Gauss-Legendre nodes per panel; otherwise an
+``n``-point Gauss-Hermite rule, ``n = max(GAUSS_HERMITE_NODES[r], K + 1)`` (200, 128, 56 for
+r = 2, 3, 4: 4e4, 2.1e6 and 9.8e6 points). Gauss-Hermite is exact when :math:`f\cdot H_\beta` is a
+polynomial of degree ``< 2n``; on a strip-analytic factor such as ``tanh`` its error is 1.7e-8
+(n = 56), 1e-13 (n = 128), 2e-16 (n = 200), and entire factors (sin, exp, erf) converge faster. For
+``r = 1`` the 1-D rule of :meth:`Link.spectrum` is used. Measured: separable links recomputed this way
+agree with the separable method to 2e-15 (r = 2), 5e-13 (r = 3), 9e-13 (r = 4); ``tanh(z1 + z2*z3)``
+at ``K = 10`` changes by 3e-9 from 128 to 240 nodes per axis (``z2*z3`` moves the poles of tanh
+towards the real axis as ``|z3|`` grows). The link is evaluated in chunks of at most ``2**16``
+points and contracted axis by axis, so memory stays bounded; a rule of more than
+:data:`MAX_QUADRATURE_POINTS` points (e.g. four axes with kinks) is refused. ``norm2`` comes from
+the same rule.
 
 Warning:
     Kinks that are not axis-aligned (``relu(z1 + z2)``) are not split by the tensor rule, which then
@@ -61,17 +69,15 @@ import numpy as np
 
 from .. import _jax  # noqa: F401
 from .._errors import MimflowError
+from ..hermite._averaging import MAX_TENSOR_ENTRIES, MAX_VARIABLES
 from ..hermite._multiindex import MultivariateSpectrum, multi_indices
 from ..hermite._polynomials import _check_degree
 from ..hermite._quadrature import gauss_hermite_rule, integration_half_width, piecewise_gaussian_rule
 from ._expression import BinOp, Call, Neg, Node, Num, Var, compile_expression, format_expression, variables_of
 from ._links import Link, make_link
 
-MAX_VARIABLES = 4
-"""Largest number of link variables for multivariate Hermite spectra."""
-
-MAX_TENSOR_ENTRIES = 4**10
-"""Bound on ``r**K`` (entries of the degree-K symmetric tensor) for ``r >= 2``."""
+# MAX_VARIABLES (= 4, the largest r) and MAX_TENSOR_ENTRIES (= 4**10, the bound on r**K for r >= 2)
+# are shared with the averaging operator, which consumes these spectra.
 
 MAX_SEPARABLE_TERMS = 2000
 """More terms than this after expansion: treated as not separable."""
@@ -100,7 +106,15 @@ class _NotSeparable(Exception):
 
 
 def multivariate_spectrum(link, k_max: int, *, method: str = "auto") -> MultivariateSpectrum:
-    r"""Hermite coefficients :math:`\alpha_\beta = E[f(z) H_\beta(z)]`, :math:`|\beta| \le K`, of a link of r <= 4 variables.
+    r"""Hermite coefficients :math:`\alpha_\beta`, :math:`|\beta| \le K`, of a link of r <= 4 variables.
+
+    .. math::
+
+        \alpha_\beta = \mathbb{E}_{z\sim N(0,I_r)}[f(z)\,H_\beta(z)],\qquad
+        \|f\|^2 = \mathbb{E}[f(z)^2],\qquad \mathrm{tail} = \|f\|^2 - \sum_{|\beta|\le K}\alpha_\beta^2.
+
+    Separable expressions are expanded exactly; other expressions and callables go through a
+    tensor quadrature (module docstring, MATH.md section 0).
 
     Args:
         link: anything :func:`make_link` accepts (a name, an expression, a callable of

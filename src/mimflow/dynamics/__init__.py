@@ -1,0 +1,17 @@
+"""Population dynamics in overlap space: cost independent of d (MATH.md 1.4-1.8)."""
+
+from ._flows import ALGORITHMS as ALGORITHMS
+from ._flows import OverlapFlow as OverlapFlow
+from ._flows import make_flow as make_flow
+from ._flows import planted_flow as planted_flow
+from ._flows import two_timescale_flow as two_timescale_flow
+from ._initial import haar_overlaps as haar_overlaps
+from ._initial import haar_overlaps_batch as haar_overlaps_batch
+from ._saddles import crossing_times as crossing_times
+from ._saddles import direction_escape_times as direction_escape_times
+from ._saddles import plateaus as plateaus
+from ._saddles import saddle_escape_times as saddle_escape_times
+from ._solve import relevant_rank as relevant_rank
+from ._solve import save_times as save_times
+from ._solve import solve_flow as solve_flow
+from ._trajectory import Trajectory as Trajectory

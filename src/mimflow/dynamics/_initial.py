@@ -1,0 +1,66 @@
+r"""Exact finite-d initial overlaps for a Haar-random student.
+
+For :math:`W \sim` Haar on :math:`\mathrm{St}(d, p)` and a fixed :math:`W_* \in \mathrm{St}(d, r)`, the law of
+:math:`M = W_*^T W` is sampled exactly in :math:`O((r+p)^3)` without any d-dimensional array:
+by rotation invariance take :math:`W_* = [I_r; 0]` and :math:`W = Z (Z^T Z)^{-1/2}` with
+:math:`Z \in \mathbb{R}^{d\times p}` standard Gaussian (the polar factor of a Gaussian matrix is
+Haar). Split :math:`Z = [Z_1; Z_2]` with :math:`Z_1 \in \mathbb{R}^{r\times p}`; then
+:math:`Z^T Z = Z_1^T Z_1 + A` with :math:`A = Z_2^T Z_2 \sim \mathrm{Wishart}_p(d - r, I)`,
+independent of :math:`Z_1`, sampled by the Bartlett decomposition :math:`A = L L^T`,
+:math:`L_{ii} = \sqrt{\chi^2_{d-r-i}}` (i = 0..p-1), :math:`L_{ij} \sim N(0,1)` below the diagonal. So
+
+.. math::  M = Z_1 \,(Z_1^T Z_1 + L L^T)^{-1/2},\qquad \mathbb{E}[M_{ij}^2] = 1/d .
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _jax  # noqa: F401
+from .._errors import MimflowError
+
+
+def _check_dims(d, r, p) -> None:
+    for name, value in (("d", d), ("r", r), ("student rank p", p)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise MimflowError(f"{name} must be a positive integer, got {value!r}")
+    if d < r + p:
+        raise MimflowError(f"d = {d} is too small: need d >= r + p = {r + p} (teacher rank {r}, student rank {p})")
+
+
+def _inverse_sqrt_psd(A: jax.Array) -> jax.Array:
+    w, V = jnp.linalg.eigh(A)
+    return (V / jnp.sqrt(w)[None, :]) @ V.T
+
+
+def haar_overlaps(d: int, r: int, p: int, *, key) -> jax.Array:
+    """One draw of ``M = W*^T W`` (shape ``(r, p)``) for ``W`` Haar on ``St(d, p)`` (exact law, any d).
+
+    Example:
+        >>> import jax
+        >>> haar_overlaps(10**6, 2, 3, key=jax.random.PRNGKey(0)).shape
+        (2, 3)
+    """
+    _check_dims(d, r, p)
+    return _haar_overlaps(float(d), r, p, key)
+
+
+def haar_overlaps_batch(d: int, r: int, p: int, seeds, *, key=None) -> jax.Array:
+    """``(S, r, p)`` independent draws, one per integer seed (``PRNGKey(seed)`` folded into ``key``)."""
+    _check_dims(d, r, p)
+    seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
+    base = jax.random.PRNGKey(0) if key is None else key
+    keys = jax.vmap(lambda s: jax.random.fold_in(base, s))(jnp.asarray(seeds, dtype=jnp.uint32))
+    return jax.vmap(lambda k: _haar_overlaps(float(d), r, p, k))(keys)
+
+
+def _haar_overlaps(d, r: int, p: int, key) -> jax.Array:
+    k1, k2, k3 = jax.random.split(key, 3)
+    Z1 = jax.random.normal(k1, (r, p), dtype=jnp.float64)
+    dof = (d - r) - jnp.arange(p, dtype=jnp.float64)  # chi^2 degrees of freedom of L_ii^2
+    chi2 = 2.0 * jax.random.gamma(k2, dof / 2.0, dtype=jnp.float64)
+    below = jnp.tril(jax.random.normal(k3, (p, p), dtype=jnp.float64), k=-1)
+    L = below + jnp.diag(jnp.sqrt(chi2))
+    return Z1 @ _inverse_sqrt_psd(Z1.T @ Z1 + L @ L.T)

@@ -1,0 +1,148 @@
+r"""A batched, adaptive, L-stable Rosenbrock solver for small stiff ODEs (one step size per seed).
+
+Why not a diffrax solver here: the overlap ODEs are tiny (``r p <= 16`` unknowns) but stiff
+after each escape (a converged direction relaxes at rate O(1) while the next plateau lasts
+``d^{s-1}``), and runs are vmapped over many seeds. Explicit solvers need ~1e4 steps per
+plateau; diffrax's implicit Kvaerno5 is accurate (used as a cross-check in the tests) but costs
+~0.2 s per run and its Newton iterations under ``vmap`` are slow. A Rosenbrock (linearly
+implicit) method needs one Jacobian and one small linear system per step and no Newton
+iteration, which suits this regime exactly.
+
+Method: ``ode23s`` of Shampine & Reichelt, "The MATLAB ODE Suite", SIAM J. Sci. Comput. 18
+(1997), section 3.1: a 2nd-order L-stable Rosenbrock W-method with a 3rd-order error estimate,
+:math:`\gamma = 1/(2+\sqrt2)`, :math:`e_{32} = 6+\sqrt2`, for autonomous :math:`y' = F(y)`:
+
+.. math::
+
+    W &= I - h\gamma J,\quad k_1 = W^{-1}F(y),\quad
+    k_2 = W^{-1}\big(F(y + \tfrac{h}{2}k_1) - k_1\big) + k_1,\quad y_{new} = y + h k_2,\\
+    k_3 &= W^{-1}\big(F(y_{new}) - e_{32}(k_2 - F_1) - 2(k_1 - F_0)\big),\quad
+    \mathrm{err} = \tfrac{h}{6}(k_1 - 2k_2 + k_3).
+
+Every seed keeps its own time and step size; ``vmap`` only synchronises the *number of
+iterations* per save interval. The loop is a ``lax.scan`` over save times, each integrating
+exactly to the next save time with an inner ``while_loop``, so nothing is scattered into a
+large buffer.
+
+Stopping: a seed stops when its loss falls below ``stop_loss`` (the minimum is known to be 0),
+when its state stops being finite (reported as a failure, never saved as a result), or when a
+step budget runs out. After stopping its state is held constant.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from .. import _jax  # noqa: F401
+
+GAMMA = 1.0 / (2.0 + math.sqrt(2.0))
+E32 = 6.0 + math.sqrt(2.0)
+
+STATUS_RUNNING, STATUS_STOPPED, STATUS_NONFINITE, STATUS_MAX_STEPS = 0, 1, 2, 3
+
+
+class SolverState(NamedTuple):
+    t: jax.Array
+    y: jax.Array
+    h: jax.Array
+    F: jax.Array
+    steps: jax.Array
+    status: jax.Array
+
+
+def _inverse(A: jax.Array) -> jax.Array:
+    """Gauss-Jordan inverse with partial pivoting, unrolled (n <= 16): vectorises cleanly under vmap."""
+    n = A.shape[0]
+    aug = jnp.concatenate([A, jnp.eye(n, dtype=A.dtype)], axis=1)
+    rows = jnp.arange(n)
+    for c in range(n):
+        col = jnp.where(rows >= c, jnp.abs(aug[:, c]), -1.0)
+        p = jnp.argmax(col)
+        row_p, row_c = aug[p], aug[c]
+        aug = aug.at[c].set(row_p).at[p].set(row_c)
+        pivot_row = aug[c] / aug[c, c]
+        aug = aug - aug[:, c][:, None] * pivot_row[None, :]
+        aug = aug.at[c].set(pivot_row)
+    return aug[:, n:]
+
+
+def rosenbrock_solve(
+    vector_field: Callable[[jax.Array], jax.Array],
+    loss: Callable[[jax.Array], jax.Array],
+    y0: jax.Array,
+    save_times: jax.Array,
+    *,
+    rtol: float = 1e-6,
+    atol: float = 1e-12,
+    stop_loss: float = -1.0,
+    h0: float = 1e-3,
+    max_steps: int = 200_000,
+) -> tuple[jax.Array, SolverState]:
+    """Integrate ``y' = F(y)`` from ``t = 0`` and return ``y`` at ``save_times`` (one seed; vmap for many).
+
+    Args:
+        vector_field: ``F: (n,) -> (n,)``, JAX-traceable.
+        loss: ``(n,) -> scalar`` used by the stopping rule.
+        y0: ``(n,)`` initial state.
+        save_times: ``(T,)`` increasing, positive.
+        rtol, atol: local error tolerances (RMS norm, per component
+            ``atol + rtol * max(|y|, |y_new|)``).
+        stop_loss: stop once ``loss(y) < stop_loss`` (negative disables).
+        h0: first step size.
+        max_steps: total step budget (accepted + rejected).
+
+    Returns:
+        ``(ys (T, n), final SolverState)``; ``status`` is 1 (stopped by the loss rule),
+        2 (non-finite state), 3 (step budget exhausted) or 0 (reached the last save time).
+    """
+    n = y0.shape[0]
+    eye = jnp.eye(n, dtype=y0.dtype)
+    jacobian = jax.jacfwd(vector_field)
+
+    def attempt(st: SolverState, t_target):
+        h = jnp.minimum(st.h, t_target - st.t)
+        clamped = st.h >= t_target - st.t
+        Winv = _inverse(eye - (h * GAMMA) * jacobian(st.y))
+        F0 = st.F
+        k1 = Winv @ F0
+        F1 = vector_field(st.y + 0.5 * h * k1)
+        k2 = Winv @ (F1 - k1) + k1
+        y_new = st.y + h * k2
+        F2 = vector_field(y_new)
+        k3 = Winv @ (F2 - E32 * (k2 - F1) - 2.0 * (k1 - F0))
+        err = (h / 6.0) * (k1 - 2.0 * k2 + k3)
+        scale = atol + rtol * jnp.maximum(jnp.abs(st.y), jnp.abs(y_new))
+        err_norm = jnp.sqrt(jnp.mean((err / scale) ** 2))
+        finite = jnp.all(jnp.isfinite(y_new)) & jnp.isfinite(err_norm)
+        accept = (err_norm <= 1.0) & finite
+        factor = jnp.clip(0.9 * jnp.where(err_norm > 0, err_norm, 1e-10) ** (-1.0 / 3.0), 0.2, 5.0)
+        factor = jnp.where(finite, factor, 0.2)
+        h_next = jnp.where(accept & clamped, jnp.maximum(st.h, factor * h), factor * h)
+        t = jnp.where(accept, jnp.where(clamped, t_target, st.t + h), st.t)
+        y = jnp.where(accept, y_new, st.y)
+        F = jnp.where(accept, F2, F0)
+        steps = st.steps + 1
+        status = st.status
+        status = jnp.where(accept & (loss(y_new) < stop_loss), STATUS_STOPPED, status)
+        status = jnp.where(~finite & (h < 1e-300 + 1e-14 * jnp.abs(st.t)), STATUS_NONFINITE, status)
+        status = jnp.where((status == STATUS_RUNNING) & (steps >= max_steps), STATUS_MAX_STEPS, status)
+        return SolverState(t, y, h_next, F, steps, status)
+
+    def to_save_time(st: SolverState, t_target):
+        def cond(s):
+            return (s.status == STATUS_RUNNING) & (s.t < t_target)
+
+        st = jax.lax.while_loop(cond, lambda s: attempt(s, t_target), st)
+        return st, st.y
+
+    F0 = vector_field(y0)
+    state = SolverState(
+        jnp.zeros((), y0.dtype), y0, jnp.asarray(h0, y0.dtype), F0, jnp.zeros((), jnp.int32),
+        jnp.where(jnp.all(jnp.isfinite(F0)), STATUS_RUNNING, STATUS_NONFINITE).astype(jnp.int32),
+    )
+    state, ys = jax.lax.scan(to_save_time, state, save_times)
+    return ys, state

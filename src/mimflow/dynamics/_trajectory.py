@@ -1,0 +1,78 @@
+r"""The trajectory type shared by population dynamics and finite-sample training.
+
+A :class:`Trajectory` holds overlap matrices :math:`M(t) = W_*^T W(t)` (shape ``(seeds, t, r, p)``)
+and the population loss along them, at times ``t`` in the units of MATH.md 1.4 (loss with the
+factor 1/2, unit learning rate). Comparing a sample path with the population flow is a
+subtraction of two trajectories saved at the same times.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """Overlaps and loss along a flow, for a batch of seeds.
+
+    Attributes:
+        t: ``(T,)`` save times (``t[0] = 0``).
+        M: ``(S, T, r, p)`` overlaps ``W*^T W`` per seed.
+        loss: ``(S, T)`` population loss.
+        d: input dimension (enters only through the initial condition).
+        seeds: ``(S,)`` integer seeds.
+        algorithm: ``"two-timescale"`` or ``"planted"`` (or a training algorithm).
+        link: the link's name.
+        converged: ``(S,)`` whether the run reached its stopping criterion before ``t[-1]``.
+        t_stop: ``(S,)`` time at which the solver stopped (converged runs are constant afterwards).
+        n_steps: ``(S,)`` accepted + rejected solver steps.
+        info: free-form metadata (solver, tolerances, truncation degree, ...).
+    """
+
+    t: np.ndarray
+    M: np.ndarray
+    loss: np.ndarray
+    d: int
+    seeds: np.ndarray
+    algorithm: str
+    link: str
+    converged: np.ndarray
+    t_stop: np.ndarray
+    n_steps: np.ndarray
+    info: dict = field(default_factory=dict)
+
+    @property
+    def singular_values(self) -> np.ndarray:
+        """``(S, T, min(r, p))`` singular values of ``M``, in decreasing order."""
+        return np.linalg.svd(self.M, compute_uv=False)
+
+    @property
+    def G(self) -> np.ndarray:
+        """``(S, T, r, r)``: ``G = M M^T`` (the Grassmannian overlap)."""
+        return np.einsum("stij,stkj->stik", self.M, self.M)
+
+    def to_dataset(self):
+        """An :class:`xarray.Dataset` with dims ``seed, t, i (teacher), j (student), k (singular value)``."""
+        import xarray as xr
+
+        S, T, r, p = self.M.shape
+        attrs = {
+            "d": int(self.d),
+            "algorithm": self.algorithm,
+            "link": self.link,
+            **{k: (v if isinstance(v, (int, float, str)) else str(v)) for k, v in self.info.items()},
+        }
+        return xr.Dataset(
+            {
+                "M": (("seed", "t", "i", "j"), self.M),
+                "loss": (("seed", "t"), self.loss),
+                "singular_values": (("seed", "t", "k"), self.singular_values),
+                "converged": (("seed",), self.converged),
+                "t_stop": (("seed",), self.t_stop),
+                "n_steps": (("seed",), self.n_steps),
+            },
+            coords={"seed": self.seeds, "t": self.t},
+            attrs=attrs,
+        )
