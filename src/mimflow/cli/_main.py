@@ -197,6 +197,7 @@ from ._sweep import SWEEP_CONTEXT, results_app  # noqa: E402
 from ._sweep import sweep as _sweep_command  # noqa: E402
 
 add_run_command(app, "hermite-mc")
+add_run_command(app, "flow")
 app.command("sweep", context_settings=SWEEP_CONTEXT)(_sweep_command)
 app.add_typer(results_app, name="results")
 

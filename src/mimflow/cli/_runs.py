@@ -90,6 +90,10 @@ def add_run_command(app: typer.Typer, name: str) -> None:
                           default=typer.Option(None, "--out", metavar="DIR",
                                                help="store the run in DIR (skipped if already stored there)")),
     ]
+    if command.plot is not None:
+        params.append(inspect.Parameter(
+            "plot", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Optional[Path],
+            default=typer.Option(None, "--plot", metavar="FILE", help="write the run's figure to FILE (.png/.pdf/.svg)")))
 
     def impl(**kwargs: Any) -> None:
         texts = {key: kwargs[_param_name(key)] for key in fields if kwargs.get(_param_name(key)) is not None}
@@ -97,7 +101,7 @@ def add_run_command(app: typer.Typer, name: str) -> None:
         if kwargs["show_config"]:
             sys.stdout.write(show_config_text(command, config))
             return
-        run_and_print(command, config, out=kwargs["out"], as_json=kwargs["as_json"])
+        run_and_print(command, config, out=kwargs["out"], as_json=kwargs["as_json"], plot=kwargs.get("plot"))
 
     impl.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     impl.__name__ = name.replace("-", "_")
@@ -105,22 +109,28 @@ def add_run_command(app: typer.Typer, name: str) -> None:
     app.command(name, help=command.description)(impl)
 
 
-def run_and_print(command, config, *, out: Optional[Path], as_json: bool) -> None:
-    """Run (or reuse from ``out``) and print the summary (JSON or a table)."""
+def run_and_print(command, config, *, out: Optional[Path], as_json: bool, plot: Optional[Path] = None) -> None:
+    """Run (or reuse from ``out``) with a progress bar on stderr, then print the summary (JSON or a table)."""
     import json
 
     from ..experiments._io import to_jsonable
 
     info: dict[str, Any] = {}
-    if out is not None:
-        from ..experiments._store import run_and_store
+    with _progress_bar(command.name) as progress:
+        if out is not None:
+            from ..experiments._store import load_run, run_and_store
 
-        rid, path, reused = run_and_store(command.name, config, out)
-        stored = json.loads((path / "result.json").read_text())
-        summary = stored.get("summary", {})
-        info = {"run_id": rid, "path": str(path), "reused": reused}
-    else:
-        summary = command.run(config).summary
+            rid, path, reused = run_and_store(command.name, config, out, progress=progress)
+            stored = json.loads((path / "result.json").read_text())
+            summary = stored.get("summary", {})
+            info = {"run_id": rid, "path": str(path), "reused": reused}
+            dataset = load_run(path)["dataset"] if plot is not None else None
+        else:
+            result = command.run(config, progress=progress)
+            summary, dataset = result.summary, result.dataset
+    if plot is not None:
+        command.plot(dataset, summary, plot)
+        info["plot"] = str(plot)
     if as_json:
         sys.stdout.write(json.dumps(to_jsonable({**summary, **info})) + "\n")
         return
@@ -137,6 +147,35 @@ def run_and_print(command, config, *, out: Optional[Path], as_json: bool) -> Non
     if info:
         verb = "reused stored run" if info["reused"] else "stored run"
         console.print(f"{verb} {info['run_id']} at {info['path']}")
+
+
+class _progress_bar:
+    """A rich progress bar on stderr fed with fractions in [0, 1]; silent when stderr is not a terminal."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self._progress = None
+
+    def __enter__(self):
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        console = Console(stderr=True)
+        if console.is_terminal:
+            self._progress = Progress(TextColumn(f"{self.name}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                                      TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task(self.name, total=1.0)
+        return self
+
+    def __call__(self, fraction: float) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, completed=float(fraction))
+
+    def __exit__(self, *exc):
+        if self._progress is not None:
+            self._progress.stop()
+        return False
 
 
 def _short(value) -> str:

@@ -14,7 +14,9 @@ A *run command* is a frozen :class:`RunCommand`:
   e.g. ``int | list[int]``) and the run vmaps over it; a comma list for any other field is a sweep
   axis, one run (task) per value;
 * ``positional``: fields taken as positional command-line arguments (``mimflow flow LINK``);
-* ``description``: one line for ``--help``.
+* ``description``: one line for ``--help``;
+* ``plot`` (optional): ``plot(dataset, summary, path)`` draws the run's figure from its stored data;
+  the command line then offers ``--plot FILE``.
 
 A :class:`RunResult` holds ``dataset`` (an ``xarray.Dataset`` with named dims, what is stored),
 ``scalars`` (a flat dict of JSON-ready summary numbers: the columns of ``mimflow results export
@@ -66,7 +68,7 @@ __all__ = [
     "register_run_command",
 ]
 
-COMMAND_MODULES: list[str] = ["mimflow.experiments._hermite_mc"]
+COMMAND_MODULES: list[str] = ["mimflow.experiments._hermite_mc", "mimflow.experiments._flow"]
 """Modules imported (lazily) to fill the registry; a new run command appends its module here."""
 
 RESERVED_NAMES = frozenset({
@@ -95,6 +97,8 @@ class RunCommand:
     vmapped_fields: frozenset[str] = frozenset()
     positional: tuple[str, ...] = ()
     description: str = ""
+    plot: Callable[..., None] | None = None
+    """Optional ``plot(dataset, summary, path)``: draws the run's figure (gives the CLI a ``--plot FILE``)."""
 
     def make_config(self, *layers: Mapping[str, Any] | None) -> BaseModel:
         """Defaults updated by each layer (nested or dotted dicts), validated."""

@@ -1,5 +1,8 @@
 """Figures from stored NumPy arrays (never runs a simulation)."""
 
+from ._flows import plot_escape_times_vs_d as plot_escape_times_vs_d
+from ._flows import plot_singular_values as plot_singular_values
+from ._flows import plot_trap_probability as plot_trap_probability
 from ._spectra import plot_energy_by_degree as plot_energy_by_degree
 from ._spectra import plot_tail_decay as plot_tail_decay
 from ._style import new_figure as new_figure

@@ -1,0 +1,282 @@
+r"""``mimflow flow``: population gradient flows of multi-index learning, with the theory beside them.
+
+One run integrates the two-timescale (or planted) overlap ODE (:mod:`mimflow.dynamics`) from exact
+Haar initial overlaps for every ``d`` and seed requested (``d`` only enters the initial condition,
+so all of them share one compiled solver), measures the escape time of every saddle, and puts
+the predictions of :mod:`mimflow.theory` beside them: the saddle sequence, the leading-order
+escape times and the log-log slopes of escape time against ``d``.
+
+Escape time of a saddle: the first time the last singular value of ``M`` picked up at that saddle
+crosses ``threshold`` (default 1/2). Saddles not reached before ``t_max`` are reported as
+``null`` in JSON and stored as ``-1`` with ``escaped = False`` (the store never holds NaN).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .._errors import MimflowError
+from ._runs import RunCommand, RunResult, check_finite_result, register_run_command
+
+MAX_DEGREE_BY_R = {1: 40, 2: 12, 3: 8, 4: 6}
+TAIL_RTOL = 1e-6
+"""Truncation: the smallest degree whose Parseval tail is below ``TAIL_RTOL * ||f||^2`` (up to the cap)."""
+
+
+class FlowConfig(BaseModel):
+    """Config of ``mimflow flow``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    link: str = Field("h2(z1) + h3(z2)", description="the link f*: a name or an expression in z or z1..zr (r <= 4)")
+    algorithm: Literal["two-timescale", "planted"] = Field("two-timescale", description="two-timescale | planted")
+    d: int | list[int] = Field(1000, description="input dimension(s); a comma list runs all of them in one compiled call")
+    seeds: int | list[int] = Field(8, description="a count S (seeds 0..S-1) or a list of seeds (vmapped)")
+    rank: int | None = Field(None, ge=1, description="student rank p (default r); planted requires p = r")
+    ridge: float = Field(0.0, ge=0.0, description="ridge mu of the link fit (two-timescale; MATH.md 1.8)")
+    t_max: float | None = Field(None, gt=0.0, description="final time (default: 1000 x the slowest predicted escape)")
+    degree: int | None = Field(None, ge=1, le=40, description="Hermite truncation degree (default: from the tail)")
+    threshold: float = Field(0.5, gt=0.0, lt=1.0, description="singular-value threshold that defines an escape")
+    n_save: int = Field(300, ge=10, le=20000, description="number of log-spaced save times")
+    rtol: float = Field(1e-7, gt=0.0, lt=1e-2, description="solver relative tolerance")
+
+    @field_validator("d")
+    @classmethod
+    def _check_d(cls, value):
+        values = value if isinstance(value, list) else [value]
+        if not values or any(v < 2 for v in values):
+            raise MimflowError(f"d must be integers >= 2, got {value!r}")
+        if len(set(values)) != len(values):
+            raise MimflowError(f"d values must be distinct, got {value!r}")
+        return value
+
+    @field_validator("seeds")
+    @classmethod
+    def _check_seeds(cls, value):
+        if isinstance(value, int):
+            if not 1 <= value <= 100_000:
+                raise MimflowError(f"seeds must be a count between 1 and 100000, got {value}")
+        elif not value or any(s < 0 for s in value) or len(set(value)) != len(value):
+            raise MimflowError(f"seeds must be distinct non-negative integers, got {value!r}")
+        return value
+
+    @field_validator("link")
+    @classmethod
+    def _check_link(cls, value):
+        from ..targets import make_link
+
+        link = make_link(value)
+        if link.r > 4:
+            raise MimflowError(f"link {value!r} has r = {link.r} variables: flow supports r <= 4")
+        return value
+
+    @property
+    def d_list(self) -> list[int]:
+        return sorted(self.d if isinstance(self.d, list) else [self.d])
+
+    @property
+    def seed_list(self) -> list[int]:
+        return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
+
+
+def link_spectrum_for_flow(link, degree: int | None):
+    """The truncated spectrum driving the flow: ``degree`` or the smallest one with a small tail."""
+    from ._reports import link_spectrum
+
+    cap = MAX_DEGREE_BY_R[link.r]
+    if degree is not None:
+        if degree > cap:
+            raise MimflowError(f"degree {degree} is too high for r = {link.r}: use --degree <= {cap}")
+        return link_spectrum(link, degree)
+    spectrum = link_spectrum(link, cap)
+    for K in range(1, cap + 1):
+        trunc = link_spectrum(link, K)
+        if trunc.tail <= TAIL_RTOL * max(trunc.norm2, 1e-300):
+            return trunc
+    return spectrum
+
+
+def _default_t_max(predicted: list[float], saddles, d_max: int, algorithm: str) -> float:
+    finite = [t for t in predicted if np.isfinite(t)]
+    if finite:
+        return float(max(1e3, 1e3 * max(finite)))
+    s_max = max((s.exponent for s in saddles), default=1)
+    power = (s_max - 1) if algorithm == "two-timescale" else max(s_max / 2 - 1, 0)
+    return float(max(1e3, 1e3 * d_max**power))
+
+
+def predictions(spectrum, saddles, d: int, *, algorithm: str, student_rank: int, ridge: float, threshold: float):
+    """Leading-order escape times of the saddles at dimension ``d`` (theory; never calls the solver)."""
+    from .. import theory
+
+    fn = getattr(theory, "predicted_escape_times", None)
+    if fn is None:
+        return [float("nan")] * len(saddles)
+    try:
+        return [float(x) for x in fn(spectrum, d, student_rank=student_rank, ridge=ridge, threshold=threshold,
+                                     algorithm=algorithm)]
+    except TypeError:  # implementations without the algorithm keyword (two-timescale only)
+        if algorithm != "two-timescale":
+            return [float("nan")] * len(saddles)
+        return [float(x) for x in fn(spectrum, d, student_rank=student_rank, ridge=ridge, threshold=threshold)]
+
+
+def run_flow(config: FlowConfig, *, progress=None) -> RunResult:
+    import xarray as xr
+
+    from ..dynamics import haar_overlaps_batch, make_flow, saddle_escape_times, solve_flow
+    from ..targets import make_link
+    from ..theory import saddle_sequence
+
+    start = time.perf_counter()
+    link = make_link(config.link)
+    r = link.r
+    p = config.rank or r
+    spectrum = link_spectrum_for_flow(link, config.degree)
+    flow = make_flow(config.algorithm, spectrum, student_rank=p, ridge=config.ridge)
+    saddles = saddle_sequence(flow.spectrum)
+    n_dirs = [s.directions for s in saddles]
+    ds, seeds = config.d_list, config.seed_list
+    for d in ds:
+        if d < r + p:
+            raise MimflowError(f"d = {d} is too small: need d >= r + p = {r + p}")
+    predicted = {d: predictions(flow.spectrum, saddles, d, algorithm=config.algorithm, student_rank=p,
+                                ridge=config.ridge, threshold=config.threshold) for d in ds}
+    t_max = config.t_max or _default_t_max(predicted[ds[-1]], saddles, ds[-1], config.algorithm)
+    trajectories = []
+    for i, d in enumerate(ds):
+        M0 = haar_overlaps_batch(d, r, p, seeds)
+        trajectories.append(solve_flow(flow, M0, t_max=t_max, d=d, seeds=seeds, link=link.name,
+                                       n_save=config.n_save, rtol=config.rtol))
+        if progress is not None:
+            progress((i + 1) / len(ds))
+    escape = np.stack([saddle_escape_times(tr, n_dirs, config.threshold) for tr in trajectories])  # (D, S, n)
+    end_points = np.array([[_end_point(flow, tr, j) for j in range(len(seeds))] for tr in trajectories])
+    t = trajectories[0].t
+    M = np.stack([tr.M for tr in trajectories])
+    loss = np.stack([tr.loss for tr in trajectories])
+    sv = np.stack([tr.singular_values for tr in trajectories])
+    converged = np.stack([tr.converged for tr in trajectories])
+    pred = np.array([predicted[d] for d in ds], dtype=float).reshape(len(ds), len(saddles))
+    escaped = np.isfinite(escape)
+    ds_xr = xr.Dataset(
+        {
+            "M": (("d", "seed", "t", "i", "j"), M),
+            "loss": (("d", "seed", "t"), loss),
+            "singular_values": (("d", "seed", "t", "k"), sv),
+            "escape_time": (("d", "seed", "saddle"), np.where(escaped, escape, -1.0)),
+            "escaped": (("d", "seed", "saddle"), escaped),
+            "predicted_escape_time": (("d", "saddle"), np.where(np.isfinite(pred), pred, -1.0)),
+            "converged": (("d", "seed"), converged),
+            "end_point": (("d", "seed"), end_points.astype(str)),
+        },
+        coords={"d": ds, "seed": seeds, "t": t, "saddle": np.arange(len(saddles)),
+                "saddle_directions": ("saddle", np.array(n_dirs, dtype=int)),
+                "saddle_exponent": ("saddle", np.array([s.exponent for s in saddles], dtype=int))},
+        attrs={"link": link.name, "algorithm": config.algorithm, "student_rank": p, "r": r,
+               "degree": flow.degree, "truncation_tail": flow.truncation_tail, "ridge": config.ridge,
+               "threshold": config.threshold, "t_max": t_max, "escape_time_missing": -1.0,
+               "time_units": "MATH.md 1.4: loss with factor 1/2, unit learning rate"},
+    )
+    check_finite_result("flow", ds_xr)
+    runs = []
+    for a, d in enumerate(ds):
+        for j, seed in enumerate(seeds):
+            runs.append({
+                "d": d, "seed": seed,
+                "escape_times": [float(x) if np.isfinite(x) else None for x in escape[a, j]],
+                "final_singular_values": [float(x) for x in sv[a, j, -1]],
+                "converged": bool(converged[a, j]),
+                "end_point": str(end_points[a, j]),
+            })
+    summary = {
+        "link": link.name, "algorithm": config.algorithm, "r": r, "student_rank": p, "degree": flow.degree,
+        "truncation_tail": flow.truncation_tail, "t_max": t_max,
+        "saddles": [{"directions": s.directions, "exponent": s.exponent} for s in saddles],
+        "runs": runs,
+        "predicted_escape_times": {str(d): [x if np.isfinite(x) else None for x in predicted[d]] for d in ds},
+        "median_escape_times": {str(d): [_nanmedian(escape[a, :, k]) for k in range(len(saddles))]
+                                for a, d in enumerate(ds)},
+    }
+    if len(ds) > 1:
+        summary["escape_time_slopes"] = escape_time_slopes(ds, escape, saddles, config.algorithm)
+    scalars = {
+        "converged_fraction": float(np.mean(converged)),
+        "global_minimum_fraction": float(np.mean(end_points == "global minimum")),
+        "n_saddles": len(saddles),
+        **{f"median_escape_time_{k}": (_nanmedian(escape[-1, :, k]) or -1.0) for k in range(len(saddles))},
+        "wall_seconds": time.perf_counter() - start,
+    }
+    return RunResult(ds_xr, scalars=scalars, summary=summary)
+
+
+def escape_time_slopes(ds, escape, saddles, algorithm: str) -> list[dict]:
+    """Log-log slope of the median (over seeds) escape time of each saddle against ``d``, fitted and predicted."""
+    out = []
+    logd = np.log(np.asarray(ds, dtype=float))
+    for k, saddle in enumerate(saddles):
+        med = np.array([np.nanmedian(escape[a, :, k]) if np.any(np.isfinite(escape[a, :, k])) else np.nan
+                        for a in range(len(ds))])
+        ok = np.isfinite(med) & (med > 0)
+        fitted = float(np.polyfit(logd[ok], np.log(med[ok]), 1)[0]) if ok.sum() >= 2 else None
+        s = saddle.exponent
+        predicted = float(s - 1) if algorithm == "two-timescale" else float(max(s / 2 - 1, 0.0))
+        out.append({"saddle": k, "exponent": s, "fitted": fitted, "predicted": predicted})
+    return out
+
+
+def _nanmedian(x) -> float | None:
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    return float(np.median(x)) if x.size else None
+
+
+def _end_point(flow, traj, j: int) -> str:
+    """Classification of the final point of run ``j`` (Riemannian Hessian when available)."""
+    from .. import dynamics
+
+    classify = getattr(dynamics, "classify_end_point", None)
+    M = traj.M[j, -1]
+    if classify is not None:
+        result = classify(flow, M)
+        return str(getattr(result, "kind", result))
+    total = float(np.sum(flow.spectrum.values[1:] ** 2))
+    if traj.loss[j, -1] <= 1e-8 * total:
+        return "global minimum"
+    return "stationary" if traj.converged[j] else "not converged"
+
+
+def plot_flow(dataset, summary, path) -> None:
+    """Singular values of M vs time (log t) with predicted escapes; escape time vs d when several d."""
+    from ..plotting import plot_escape_times_vs_d, plot_singular_values
+    from ..plotting import new_figure
+    from ._io import atomic_savefig
+
+    ds_values = [int(x) for x in dataset["d"].values]
+    several = len(ds_values) > 1
+    fig, axes = new_figure(2 if several else 1, 1, width=4.6, height=3.4)
+    d_show = ds_values[-1]
+    sub = dataset.sel(d=d_show)
+    pred = sub["predicted_escape_time"].values
+    plot_singular_values(axes[0, 0], sub["t"].values, sub["singular_values"].values,
+                         predicted=[x for x in pred if x > 0],
+                         title=f"{dataset.attrs['link']} ({dataset.attrs['algorithm']}), d = {d_show}")
+    if several:
+        esc = np.where(dataset["escaped"].values, dataset["escape_time"].values, np.nan)
+        plot_escape_times_vs_d(axes[0, 1], np.array(ds_values), esc,
+                               np.where(dataset["predicted_escape_time"].values > 0,
+                                        dataset["predicted_escape_time"].values, np.nan),
+                               slopes=summary.get("escape_time_slopes"))
+    fig.tight_layout()
+    atomic_savefig(fig, path)
+
+
+FLOW = register_run_command(RunCommand(
+    "flow", FlowConfig, run_flow, vmapped_fields=frozenset({"d", "seeds"}), positional=("link",),
+    description="population gradient flow (two-timescale or planted) with saddle escape times beside the theory",
+    plot=plot_flow,
+))
