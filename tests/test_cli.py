@@ -121,16 +121,21 @@ def test_demo_runs_and_writes_figure_and_json(tmp_path, capsys):
     assert str(tmp_path / "demo") in out.replace("\n", "")
     data = json.loads((tmp_path / "demo" / "demo.json").read_text())
     assert (tmp_path / "demo" / "demo.png").stat().st_size > 10_000
-    by_link = {rec["link"]: rec for rec in data["links"]}
-    assert by_link["relu"]["information_exponent"] == 1
-    assert by_link["he3"]["information_exponent"] == 3
-    assert [s["exponent"] for s in by_link["h2(z1) + h3(z2)"]["saddles"]] == [2, 3]
-    np.testing.assert_allclose(by_link["relu"]["coefficients"][:2], [1 / math.sqrt(2 * math.pi), 0.5], atol=1e-15)
+    assert [s["exponent"] for s in data["saddles"]] == [1, 2, 3]
+    slopes = {s["saddle"]: s for s in data["escape_time_slopes"]}
+    # escape time ~ d^(s-1): the s = 2 saddle's slope is sharp already at d = 300..3000 with 16 seeds;
+    # the s = 3 saddle's is checked with more seeds and larger d in test_escape_times.py
+    assert abs(slopes[1]["fitted"] - 1.0) < 0.15
+    assert slopes[2]["fitted"] > slopes[1]["fitted"] + 0.5
+    import xarray as xr
+
+    with xr.open_dataset(tmp_path / "demo" / "demo.nc") as ds:
+        assert set(ds["M"].dims) == {"d", "seed", "t", "i", "j"}
 
 
 def test_reproduce_registry(tmp_path, capsys):
     code, out, err = run_cli(capsys, "reproduce")
-    assert code == 0 and "hermite-spectra" in out and "quadrature-accuracy" in out
+    assert code == 0 and "hermite-spectra" in out and "quadrature-accuracy" in out and "saddles" in out
     code, out, err = run_cli(capsys, "reproduce", "quadrature-accuracy", "--quick", "--out", str(tmp_path))
     assert code == 0, err
     summary = json.loads((tmp_path / "quadrature-accuracy" / "quadrature_accuracy.json").read_text())

@@ -141,32 +141,38 @@ def exponents(
 @app.command()
 def demo(
     out: Path = typer.Option(DEFAULT_OUT / "demo", "--out", help="output folder"),
-    quick: bool = typer.Option(False, "--quick", help="smaller degrees (a few seconds)"),
+    quick: bool = typer.Option(False, "--quick", help="fewer dimensions and seeds (faster)"),
 ):
-    """The headline result: a figure and a JSON written under --out (printed)."""
+    """The headline result: saddle-to-saddle dynamics against the theory (a figure, JSON and netCDF under --out)."""
     from rich.progress import Progress
+    from rich.table import Table
 
-    from ..experiments import hermite_headline
+    from ..experiments._saddles_demo import saddles_headline
 
     console = _console()
     with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("spectra and exponents", total=12)
-        summary = hermite_headline(out, quick=quick, progress=lambda name: progress.advance(task))
-    from rich.table import Table
-
-    table = Table(title="Hermite spectra and exponents of canonical links")
-    for col in ("link", "||f||^2", "tail", "IE", "generative", "leap", "saddles (dirs x s)"):
-        table.add_column(col, justify="right" if col != "link" else "left")
-    for rec in summary["links"]:
-        gen = rec["generative_exponent"]
-        table.add_row(
-            rec["link"], f"{rec['norm2']:.6g}", f"{rec['tail']:.2e}", str(rec["information_exponent"]),
-            "–" if gen is None else str(gen), str(rec["leap_exponent"]),
-            " -> ".join(f"{s['directions']}x{s['exponent']}" for s in rec["saddles"]),
-        )
+        task = progress.add_task("two-timescale flows for every d and seed", total=1.0)
+        headline = saddles_headline(out, quick=quick, progress=lambda f: progress.update(task, completed=f))
+    table = Table(title=f"saddle-to-saddle dynamics of f* = {headline['link']} (two-timescale flow, "
+                        f"{headline['seeds']} seeds per d)")
+    table.add_column("saddle")
+    table.add_column("new dirs", justify="right")
+    table.add_column("s", justify="right")
+    d_big = str(headline["d"][-1])
+    table.add_column(f"median escape (d={d_big})", justify="right")
+    table.add_column(f"predicted (d={d_big})", justify="right")
+    table.add_column("slope vs d: fitted / predicted", justify="right")
+    for k, saddle in enumerate(headline["saddles"]):
+        med = headline["median_escape_times"][d_big][k]
+        pred = headline["predicted_escape_times"][d_big][k]
+        slope = (headline.get("escape_time_slopes") or [{}] * (k + 1))[k]
+        fitted = slope.get("fitted")
+        table.add_row(str(k + 1), str(saddle["directions"]), str(saddle["exponent"]),
+                      "-" if med is None else f"{med:.4g}", "-" if pred is None else f"{pred:.4g}",
+                      f"{fitted:.2f} / {slope.get('predicted', float('nan')):.2f}" if fitted is not None else "-")
     console.print(table)
-    console.print(f"wrote {len(summary['files'])} files in {summary['seconds']:.1f} s to [bold]{out}[/bold]:")
-    for path in summary["files"]:
+    console.print(f"wrote {len(headline['files'])} files in {headline['seconds']:.1f} s to [bold]{out}[/bold]:")
+    for path in headline["files"]:
         console.print(f"  {path}")
 
 

@@ -203,7 +203,7 @@ def run_flow(config: FlowConfig, *, progress=None) -> RunResult:
                                 for a, d in enumerate(ds)},
     }
     if len(ds) > 1:
-        summary["escape_time_slopes"] = escape_time_slopes(ds, escape, saddles, config.algorithm)
+        summary["escape_time_slopes"] = escape_time_slopes(ds, escape, saddles, config.algorithm, predicted)
     scalars = {
         "converged_fraction": float(np.mean(converged)),
         "global_minimum_fraction": float(np.mean(end_points == "global minimum")),
@@ -214,18 +214,33 @@ def run_flow(config: FlowConfig, *, progress=None) -> RunResult:
     return RunResult(ds_xr, scalars=scalars, summary=summary)
 
 
-def escape_time_slopes(ds, escape, saddles, algorithm: str) -> list[dict]:
-    """Log-log slope of the median (over seeds) escape time of each saddle against ``d``, fitted and predicted."""
+def _loglog_slope(ds, values) -> float | None:
+    values = np.asarray(values, dtype=float)
+    ok = np.isfinite(values) & (values > 0)
+    if ok.sum() < 2:
+        return None
+    return float(np.polyfit(np.log(np.asarray(ds, dtype=float)[ok]), np.log(values[ok]), 1)[0])
+
+
+def escape_time_slopes(ds, escape, saddles, algorithm: str, predicted=None) -> list[dict]:
+    """Log-log slope of the median (over seeds) escape time of each saddle against ``d``.
+
+    ``fitted`` is measured; ``asymptotic`` is the exponent of the theory (``s - 1`` two-timescale,
+    ``s/2 - 1`` planted, 0 for the ``log d`` cases); ``predicted`` is the slope of the theory's
+    predicted times over the same ``d`` grid (for the ``log d`` cases this is ``~ 1/log d``, not 0),
+    or the asymptotic exponent when there is no prediction.
+    """
     out = []
-    logd = np.log(np.asarray(ds, dtype=float))
     for k, saddle in enumerate(saddles):
         med = np.array([np.nanmedian(escape[a, :, k]) if np.any(np.isfinite(escape[a, :, k])) else np.nan
                         for a in range(len(ds))])
-        ok = np.isfinite(med) & (med > 0)
-        fitted = float(np.polyfit(logd[ok], np.log(med[ok]), 1)[0]) if ok.sum() >= 2 else None
         s = saddle.exponent
-        predicted = float(s - 1) if algorithm == "two-timescale" else float(max(s / 2 - 1, 0.0))
-        out.append({"saddle": k, "exponent": s, "fitted": fitted, "predicted": predicted})
+        asymptotic = float(s - 1) if algorithm == "two-timescale" else float(max(s / 2 - 1, 0.0))
+        pred_slope = None
+        if predicted is not None:
+            pred_slope = _loglog_slope(ds, [predicted[d][k] for d in ds])
+        out.append({"saddle": k, "exponent": s, "fitted": _loglog_slope(ds, med),
+                    "predicted": asymptotic if pred_slope is None else pred_slope, "asymptotic": asymptotic})
     return out
 
 

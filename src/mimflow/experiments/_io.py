@@ -68,3 +68,18 @@ def atomic_savefig(fig, path: str | os.PathLike, **kwargs) -> Path:
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def atomic_write_dataset(dataset, path: str | os.PathLike) -> Path:
+    """Write an xarray Dataset as netCDF (scipy engine, no extra dependency), atomically."""
+    path = Path(path)
+    tmp = _temp_beside(path, ".nc")
+    try:
+        from ._store import _write_dataset
+
+        _write_dataset(dataset, tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path

@@ -40,7 +40,7 @@ def register(name: str, description: str):
 
 def _load_all() -> None:
     # Importing the modules registers their reproductions.
-    from . import _demo  # noqa: F401
+    from . import _demo, _saddles_demo  # noqa: F401
 
 
 def list_reproductions() -> list[Reproduction]:

@@ -1,0 +1,122 @@
+"""Benchmark of the population flow (issue 4): one three-saddle run at d = 1e4, 1000 seeds in one
+vmapped call, a Python loop of single solves, scipy's solve_ivp on the same ODE, and the full
+d-dimensional flow, all in this process.
+
+Usage: .venv/bin/python benchmarks/bench_flow.py [--quick] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import mimflow  # noqa: F401  (x64)
+from mimflow.dynamics import direction_escape_times, haar_overlaps_batch, solve_flow, two_timescale_flow
+from mimflow.targets import make_link, multivariate_spectrum
+
+LINK = "h2(z1) + h3(z2) + h4(z3)"
+D = 10_000
+T_MAX = 1e18
+
+
+def timed(fn, repeats=3):
+    times = []
+    out = None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    n_batch = 100 if args.quick else 1000
+    n_loop = 20 if args.quick else 100
+    results: dict = {"link": LINK, "d": D, "jax_devices": [str(x) for x in jax.devices()]}
+    flow = two_timescale_flow(multivariate_spectrum(make_link(LINK), 4))
+    M0 = np.asarray(haar_overlaps_batch(D, 3, 3, range(n_batch)))
+
+    for rtol in (1e-6, 1e-7):
+        key = f"rtol={rtol:g}"
+        solve_flow(flow, M0[:1], t_max=T_MAX, d=D, rtol=rtol)  # compile
+        single, tr = timed(lambda: solve_flow(flow, M0[:1], t_max=T_MAX, d=D, rtol=rtol), repeats=5)
+        loop_start = time.perf_counter()
+        loop_steps = []
+        for i in range(n_loop):
+            loop_steps.append(int(solve_flow(flow, M0[i:i + 1], t_max=T_MAX, d=D, rtol=rtol).n_steps[0]))
+        loop = (time.perf_counter() - loop_start) / n_loop
+        solve_flow(flow, M0, t_max=T_MAX, d=D, rtol=rtol)  # compile the batch shape
+        batch, trb = timed(lambda: solve_flow(flow, M0, t_max=T_MAX, d=D, rtol=rtol), repeats=1 if not args.quick else 2)
+        results[key] = {
+            "single_run_s": single, "single_run_steps": int(tr.n_steps[0]), "single_converged": bool(tr.converged[0]),
+            "loop_per_seed_s": loop, "loop_mean_steps": float(np.mean(loop_steps)),
+            f"batch_{n_batch}_seeds_s": batch, "batch_per_seed_s": batch / n_batch,
+            "batch_max_steps": int(trb.n_steps.max()), "batch_mean_steps": float(trb.n_steps.mean()),
+            "batch_converged_fraction": float(trb.converged.mean()),
+            "batch_vs_loop_speedup": loop * n_batch / batch,
+        }
+        print(key, json.dumps(results[key], indent=1), flush=True)
+
+    # scipy solve_ivp on the same ODE (jitted JAX vector field and Jacobian called from scipy)
+    from scipy.integrate import solve_ivp
+
+    f = jax.jit(flow.flat_vector_field)
+    jac = jax.jit(jax.jacfwd(flow.flat_vector_field))
+    loss = jax.jit(flow.flat_loss)
+    y0 = M0[0].reshape(-1)
+    f(jnp.asarray(y0)), jac(jnp.asarray(y0)), loss(jnp.asarray(y0))
+
+    def rhs(t, y):
+        return np.asarray(f(jnp.asarray(y)))
+
+    def jacobian(t, y):
+        return np.asarray(jac(jnp.asarray(y)))
+
+    def converged(t, y):
+        return float(loss(jnp.asarray(y))) - 1e-10 * 3.0
+
+    converged.terminal = True
+    ts = np.logspace(-2, np.log10(T_MAX), 300)
+    ref = solve_flow(flow, M0[:1], t_max=T_MAX, d=D, rtol=1e-9, n_save=2000)
+    ref_esc = np.sort(direction_escape_times(ref)[0])
+    for method in ("LSODA", "Radau"):
+        for rtol in (1e-6, 1e-7):
+            def run():
+                return solve_ivp(rhs, (0.0, T_MAX), y0, method=method, rtol=rtol, atol=1e-13, jac=jacobian,
+                                 events=converged, dense_output=False, t_eval=None)
+
+            secs, sol = timed(run, repeats=2)
+            results[f"scipy_{method}_rtol={rtol:g}"] = {"seconds": secs, "nfev": int(sol.nfev), "njev": int(sol.njev),
+                                                        "status": int(sol.status)}
+            print(method, rtol, secs, sol.nfev, flush=True)
+    ours = results["rtol=1e-07"]["single_run_s"]
+    results["ratio_scipy_LSODA_over_ours_rtol1e-7"] = results["scipy_LSODA_rtol=1e-07"]["seconds"] / ours
+    results["ratio_scipy_Radau_over_ours_rtol1e-7"] = results["scipy_Radau_rtol=1e-07"]["seconds"] / ours
+    results["reference_escape_times_seed0"] = ref_esc.tolist()
+
+    # the d-dimensional flow, to the first escape at d = 1000 (same W0), if available
+    try:
+        from mimflow.dynamics import full_flow_benchmark  # provided by _full_flow
+    except ImportError:
+        full_flow_benchmark = None
+    if full_flow_benchmark is not None:
+        results["full_flow"] = full_flow_benchmark(quick=args.quick)
+        print("full flow", results["full_flow"], flush=True)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(results, fh, indent=2)
+    print(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
