@@ -15,3 +15,10 @@ from ._solve import relevant_rank as relevant_rank
 from ._solve import save_times as save_times
 from ._solve import solve_flow as solve_flow
 from ._trajectory import Trajectory as Trajectory
+from ._full_flow import FullFlowResult as FullFlowResult
+from ._full_flow import full_flow_from_overlaps as full_flow_from_overlaps
+from ._full_flow import solve_full_flow as solve_full_flow
+from ._endpoints import EndPoint as EndPoint
+from ._endpoints import TrapProbability as TrapProbability
+from ._endpoints import classify_end_point as classify_end_point
+from ._endpoints import trap_probability as trap_probability

@@ -258,7 +258,7 @@ def _end_point(flow, traj, j: int) -> str:
     M = traj.M[j, -1]
     if classify is not None:
         result = classify(flow, M)
-        return str(getattr(result, "kind", result))
+        return str(getattr(result, "label", result))
     total = float(np.sum(flow.spectrum.values[1:] ** 2))
     if traj.loss[j, -1] <= 1e-8 * total:
         return "global minimum"

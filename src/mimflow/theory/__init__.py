@@ -16,3 +16,12 @@ from ._exponents import leap_exponent as leap_exponent
 from ._exponents import rotate_spectrum as rotate_spectrum
 from ._exponents import rotation_invariant_leap as rotation_invariant_leap
 from ._exponents import saddle_sequence as saddle_sequence
+from ._escape_times import escape_time_slope as escape_time_slope
+from ._escape_times import fit_loglog_slope as fit_loglog_slope
+from ._escape_times import initial_saddle_overlaps as initial_saddle_overlaps
+from ._escape_times import leading_order_escape_time as leading_order_escape_time
+from ._escape_times import predicted_escape_times as predicted_escape_times
+from ._escape_times import pure_link_escape_time as pure_link_escape_time
+from ._escape_times import saddle_strengths as saddle_strengths
+from ._escape_times import single_index_escape_time as single_index_escape_time
+from ._escape_times import single_index_velocity as single_index_velocity
