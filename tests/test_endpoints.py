@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import functools
 
-import jax
 import numpy as np
 import pytest
 
@@ -114,6 +113,17 @@ def test_two_timescale_hessian_on_the_grassmannian():
         assert e.eigenvalues.size == 8
     e = classify_end_point(flow, np.zeros((2, 2)))
     assert e.label == "degenerate saddle"  # loss falls like -eps^8 / 2
+
+
+def test_student_rank_below_r():
+    """p = 1 < r = 2, f = h2(z1) + h2(z2)/2: <A_G f, f> = G11^2 + G22^2/4 + G12^2 (MATH.md 1.4,
+    separable form). On m = (cos t, sin t) near e2 this is 1/4 + t^2/2, so the loss
+    1/2 (5/4 - corr) falls like -t^2/4: e2 is a saddle with eigenvalue -1/2. The minimum over
+    1-dimensional students is not known to the classifier, so e1 is a "local minimum"."""
+    flow = make_flow("two-timescale", multivariate_spectrum("h2(z1) + 0.5*h2(z2)", 2), student_rank=1)
+    e = classify_end_point(flow, np.array([[0.0], [1.0]]))
+    assert e.label == "saddle" and e.eigenvalues[0] == pytest.approx(-0.5, abs=EIG)
+    assert classify_end_point(flow, np.array([[1.0], [0.0]])).label == "local minimum"
 
 
 def test_not_stationary_and_bad_input():

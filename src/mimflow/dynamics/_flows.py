@@ -176,9 +176,31 @@ def planted_flow(spectrum, *, student_rank: int | None = None) -> OverlapFlow:
     return OverlapFlow("planted", r, r, spectrum, float(spectrum.tail), loss, vector_field)
 
 
+_FLOW_CACHE: dict = {}
+_FLOW_CACHE_SIZE = 32
+
+
 def make_flow(algorithm: str, spectrum, *, student_rank: int | None = None, ridge: float = 0.0,
               kernel_decay: float = 0.5) -> OverlapFlow:
-    """Build the flow named ``algorithm`` (``two-timescale`` or ``planted``)."""
+    """Build the flow named ``algorithm`` (``two-timescale`` or ``planted``).
+
+    Flows are cached by the content of their spectrum and parameters: the solver is compiled
+    per flow object, so an identical flow built again (the next run of a sweep, the same link in
+    a test) reuses the compiled code instead of compiling it anew.
+    """
+    spec = _as_multivariate(spectrum)
+    key = (algorithm, spec.r, spec.degree, spec.values.tobytes(), spec.multi_indices.tobytes(),
+           student_rank, float(ridge), float(kernel_decay))
+    if key in _FLOW_CACHE:
+        return _FLOW_CACHE[key]
+    flow = _build_flow(algorithm, spec, student_rank=student_rank, ridge=ridge, kernel_decay=kernel_decay)
+    if len(_FLOW_CACHE) >= _FLOW_CACHE_SIZE:
+        _FLOW_CACHE.pop(next(iter(_FLOW_CACHE)))
+    _FLOW_CACHE[key] = flow
+    return flow
+
+
+def _build_flow(algorithm: str, spectrum, *, student_rank, ridge, kernel_decay) -> OverlapFlow:
     if algorithm == "two-timescale":
         return two_timescale_flow(spectrum, student_rank=student_rank, ridge=ridge, kernel_decay=kernel_decay)
     if algorithm == "planted":

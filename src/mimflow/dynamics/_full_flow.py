@@ -18,9 +18,10 @@ errors. Nothing d-dimensional is shared with the reduced code except the loss ``
 Constraint. Both vector fields are tangent to the Stiefel manifold, so the exact flow keeps
 :math:`W^T W = I`; the integrator does not, and no retraction is applied inside the ODE. The
 orthonormality defect :math:`\max_{ij}|W^T W - I|_{ij}` is recorded at every save time. Off the
-manifold the defect :math:`E = W^T W - I` obeys a *linear* ODE (two-timescale:
-:math:`\dot E = E\,W^T G + G^T W E`, ``G`` the Euclidean gradient), so an integration error of
-size ``tol`` stays of that size up to a factor :math:`\exp\int\|W^T G\|`; ``retraction="polar"``
+manifold the defect :math:`E = W^T W - I` obeys a *linear* ODE (``G`` the Euclidean gradient;
+two-timescale :math:`\dot E = E\,W^T G + G^T W E`, planted :math:`\dot E = E S + S E` with
+:math:`S = \mathrm{sym}(W^T G)`), so an integration error of size ``tol`` stays of that size up to
+a factor :math:`\exp\int 2\|W^T G\|`; ``retraction="polar"``
 re-orthonormalises :math:`W \leftarrow W (W^T W)^{-1/2}` at every save time for long runs.
 
 Stiffness. Before and through the escapes the system is not stiff and an explicit Runge-Kutta

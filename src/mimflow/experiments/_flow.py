@@ -154,7 +154,7 @@ def run_flow(config: FlowConfig, *, progress=None) -> RunResult:
                                        n_save=config.n_save, rtol=config.rtol))
         if progress is not None:
             progress((i + 1) / len(ds))
-    escape = np.stack([saddle_escape_times(tr, n_dirs, config.threshold) for tr in trajectories])  # (D, S, n)
+    escape = np.stack([saddle_escape_times(tr, n_dirs, config.threshold, flow=flow) for tr in trajectories])  # (D, S, n)
     end_points = np.array([[_end_point(flow, tr, j) for j in range(len(seeds))] for tr in trajectories])
     t = trajectories[0].t
     M = np.stack([tr.M for tr in trajectories])

@@ -46,20 +46,21 @@ integrate to powers, the rest sums to :math:`m^{-1}/(1-m^2)` or :math:`1/(1-m^2)
     n = 2q:\; E_n(m) = -\sum_{i=1}^{q}\frac{m^{1-2i}}{2i-1} + \operatorname{artanh} m .
 
 (:func:`pure_link_escape_time`). With :math:`m_0 = d^{-1/2}` its expansion in ``d`` gives the table
-of MATH.md 1.6 as the leading term and the size of the next one (used for test tolerances):
+of MATH.md 1.6 as the leading term (:func:`leading_order_escape_time`) and the relative size
+of the next one, :math:`t_{exact}/t_{table} - 1` (used for test tolerances):
 
-===================== ====================================================== =====================================================
-regime                leading order (:func:`leading_order_escape_time`)        relative next-order term
-===================== ====================================================== =====================================================
-two-timescale s >= 3  :math:`d^{s-1}/(2s(s-1)\alpha_s^2)`                      :math:`+(s-1)/((s-2)d)`
-two-timescale s = 2   :math:`d/(4\alpha_2^2)`                                  :math:`(\ln(d\theta^2/(1-\theta^2)) - \theta^{-2})/d`
-two-timescale s = 1   :math:`\ln d/(2\alpha_1^2)`                              :math:`\ln(\theta^2/(1-\theta^2))/\ln d` (= -ln 3/ln d)
-planted s >= 5        :math:`d^{s/2-1}/(s(s-2)\alpha_s^2)`                     :math:`+(s-2)/((s-4)d)`
-planted s = 4         :math:`d/(8\alpha_4^2)`                                  as two-timescale s = 2
-planted s = 3         :math:`d^{1/2}/(3\alpha_3^2)`                            :math:`(\operatorname{artanh}\theta - 1/\theta)/\sqrt d` (= -1.45/sqrt d)
-planted s = 2         :math:`\ln d/(4\alpha_2^2)`                              as two-timescale s = 1
-planted s = 1         :math:`\operatorname{artanh}(\theta)/\alpha_1^2` (``d``-free) :math:`-1/(\sqrt d\,\operatorname{artanh}\theta)`
-===================== ====================================================== =====================================================
+* two-timescale ``s >= 3``: :math:`d^{s-1}/(2s(s-1)\alpha_s^2)`; next term :math:`+(s-1)/((s-2)d)`;
+* two-timescale ``s = 2``: :math:`d/(4\alpha_2^2)`; next term
+  :math:`(\ln(d\theta^2/(1-\theta^2)) - \theta^{-2})/d`;
+* two-timescale ``s = 1``: :math:`\ln d/(2\alpha_1^2)`; next term
+  :math:`\ln(\theta^2/(1-\theta^2))/\ln d` (:math:`= -\ln 3/\ln d`);
+* planted ``s >= 5``: :math:`d^{s/2-1}/(s(s-2)\alpha_s^2)`; next term :math:`+(s-2)/((s-4)d)`;
+* planted ``s = 4``: :math:`d/(8\alpha_4^2)`; next term as two-timescale ``s = 2``;
+* planted ``s = 3``: :math:`d^{1/2}/(3\alpha_3^2)`; next term
+  :math:`(\operatorname{artanh}\theta - 1/\theta)/\sqrt d` (:math:`= -1.45/\sqrt d`);
+* planted ``s = 2``: :math:`\ln d/(4\alpha_2^2)`; next term as two-timescale ``s = 1``;
+* planted ``s = 1``: :math:`\operatorname{artanh}(\theta)/\alpha_1^2` (``d``-free); next term
+  :math:`-1/(\sqrt d\,\operatorname{artanh}\theta)`.
 
 *Planted s = 1* (no entry in MATH.md; decided here): :math:`m = 0` is not a critical point
 (:math:`v(0) = \alpha_1^2 > 0`), there is no saddle and no plateau; for the linear link
@@ -68,8 +69,9 @@ planted s = 1         :math:`\operatorname{artanh}(\theta)/\alpha_1^2` (``d``-fr
 independent of ``d`` at leading order (slope 0). Unlike every other row, the whole path is at
 :math:`m = O(1)`, so for a general ``s = 1`` link the higher coefficients change the constant:
 use :func:`single_index_escape_time` for it. Note also that MATH.md 1.6 states "< 1% for s >= 2"
-for the whole table; this holds for the two-timescale rows at ``d >= 1e3`` and for planted ``s = 4``,
-but planted ``s = 3`` is off by :math:`1.45/\sqrt d` (4.6% at ``d = 1e3``, < 1% only for ``d > 2.1e4``).
+for the whole table; this holds for the two-timescale rows ``s >= 2`` at ``d >= 1e3`` and for planted
+``s = 4``, but planted ``s = 3`` is off by :math:`1.45/\sqrt d` (4.6% at ``d = 1e3``, < 1% only for
+``d > 2.1e4``) and the logarithmic row planted ``s = 2`` by :math:`\ln 3/\ln d` (16% at ``d = 1e3``).
 
 2. Multi-index, two-timescale (derived here; MATH.md 1.6 gives only the mechanism)
 ----------------------------------------------------------------------------------
