@@ -149,3 +149,13 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1]
     assert ci in readme
     assert "pytest" in ci
+
+
+@pytest.mark.slow(ci=True)
+def test_readme_python_example_runs():
+    """The README's Python example is executed as written (examples are tests)."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## In Python")[1].split("```python")[1].split("```")[0]
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)  # test code running our own README, not user input
+    assert namespace["traj"].M.shape == (64, 200, 2, 2)

@@ -113,16 +113,12 @@ def predictions(spectrum, saddles, d: int, *, algorithm: str, student_rank: int,
     """Leading-order escape times of the saddles at dimension ``d`` (theory; never calls the solver)."""
     from .. import theory
 
-    fn = getattr(theory, "predicted_escape_times", None)
-    if fn is None:
-        return [float("nan")] * len(saddles)
     try:
-        return [float(x) for x in fn(spectrum, d, student_rank=student_rank, ridge=ridge, threshold=threshold,
-                                     algorithm=algorithm)]
-    except TypeError:  # implementations without the algorithm keyword (two-timescale only)
-        if algorithm != "two-timescale":
-            return [float("nan")] * len(saddles)
-        return [float(x) for x in fn(spectrum, d, student_rank=student_rank, ridge=ridge, threshold=threshold)]
+        times = theory.predicted_escape_times(spectrum, d, algorithm=algorithm, student_rank=student_rank,
+                                              ridge=ridge, threshold=threshold)
+    except MimflowError:  # e.g. planted predictions exist only for links separable in their coordinates
+        return [float("nan")] * len(saddles)
+    return [float(x) for x in times]
 
 
 def run_flow(config: FlowConfig, *, progress=None) -> RunResult:
@@ -144,7 +140,7 @@ def run_flow(config: FlowConfig, *, progress=None) -> RunResult:
     for d in ds:
         if d < r + p:
             raise MimflowError(f"d = {d} is too small: need d >= r + p = {r + p}")
-    predicted = {d: predictions(flow.spectrum, saddles, d, algorithm=config.algorithm, student_rank=p,
+    predicted = {d: predictions(spectrum, saddles, d, algorithm=config.algorithm, student_rank=p,
                                 ridge=config.ridge, threshold=config.threshold) for d in ds}
     t_max = config.t_max or _default_t_max(predicted[ds[-1]], saddles, ds[-1], config.algorithm)
     trajectories = []
