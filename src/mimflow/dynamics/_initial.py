@@ -14,6 +14,8 @@ independent of :math:`Z_1`, sampled by the Bartlett decomposition :math:`A = L L
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -44,7 +46,7 @@ def haar_overlaps(d: int, r: int, p: int, *, key) -> jax.Array:
         (2, 3)
     """
     _check_dims(d, r, p)
-    return _haar_overlaps(float(d), r, p, key)
+    return _haar_overlaps(jnp.float64(d), r, p, key)
 
 
 def haar_overlaps_batch(d: int, r: int, p: int, seeds, *, key=None) -> jax.Array:
@@ -52,10 +54,16 @@ def haar_overlaps_batch(d: int, r: int, p: int, seeds, *, key=None) -> jax.Array
     _check_dims(d, r, p)
     seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
     base = jax.random.PRNGKey(0) if key is None else key
-    keys = jax.vmap(lambda s: jax.random.fold_in(base, s))(jnp.asarray(seeds, dtype=jnp.uint32))
-    return jax.vmap(lambda k: _haar_overlaps(float(d), r, p, k))(keys)
+    return _haar_overlaps_many(jnp.float64(d), r, p, base, jnp.asarray(seeds, dtype=jnp.uint32))
 
 
+@partial(jax.jit, static_argnames=("r", "p"))
+def _haar_overlaps_many(d, r: int, p: int, base, seeds) -> jax.Array:
+    keys = jax.vmap(lambda s: jax.random.fold_in(base, s))(seeds)
+    return jax.vmap(lambda k: _haar_overlaps(d, r, p, k))(keys)
+
+
+@partial(jax.jit, static_argnames=("r", "p"))
 def _haar_overlaps(d, r: int, p: int, key) -> jax.Array:
     k1, k2, k3 = jax.random.split(key, 3)
     Z1 = jax.random.normal(k1, (r, p), dtype=jnp.float64)

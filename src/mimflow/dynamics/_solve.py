@@ -58,7 +58,7 @@ def save_times(t_max: float, n_save: int = 200, t_min: float = 1e-2) -> np.ndarr
     return np.concatenate([[0.0], np.logspace(np.log10(t_min), np.log10(t_max), n_save - 1)])
 
 
-@partial(jax.jit, static_argnames=("flow", "rtol", "atol", "stop_loss", "max_steps"))
+@partial(jax.jit, static_argnames=("flow", "max_steps"))
 def _solve_batch(flow, y0, ts, rtol, atol, stop_loss, max_steps):
     def one(y):
         return rosenbrock_solve(flow.flat_vector_field, flow.flat_loss, y, ts, rtol=rtol, atol=atol,
@@ -113,8 +113,8 @@ def solve_flow(
     start = time.perf_counter()
     y0 = jnp.asarray(M0.reshape(S, -1))
     if solver == "rosenbrock":
-        ys, losses, state = _solve_batch(flow, y0, jnp.asarray(ts[1:]), float(rtol), float(atol), float(stop),
-                                         int(max_steps))
+        ys, losses, state = _solve_batch(flow, y0, jnp.asarray(ts[1:]), jnp.float64(rtol), jnp.float64(atol),
+                                         jnp.float64(stop), int(max_steps))
         ys, losses = np.asarray(ys), np.asarray(losses)
         status, t_stop, n_steps = np.asarray(state.status), np.asarray(state.t), np.asarray(state.steps)
     elif solver == "kvaerno5":
@@ -142,27 +142,27 @@ def solve_flow(
     )
 
 
-def _solve_diffrax(flow, y0, ts, rtol, atol, stop, max_steps):
-    """diffrax Kvaerno5 (implicit, stiff-aware) with a PID controller and a convergence event."""
+@partial(jax.jit, static_argnames=("flow", "rtol", "atol", "stop", "max_steps"))
+def _kvaerno5_one(flow, y, ts, rtol, atol, stop, max_steps):
     import diffrax
 
-    term = diffrax.ODETerm(lambda t, y, args: flow.flat_vector_field(y))
-    event = diffrax.Event(lambda t, y, args, **kw: flow.flat_loss(y) < stop)
+    term = diffrax.ODETerm(lambda t, state, args: flow.flat_vector_field(state))
+    event = diffrax.Event(lambda t, state, args, **kw: flow.flat_loss(state) < stop) if stop > 0 else None
+    sol = diffrax.diffeqsolve(
+        term, diffrax.Kvaerno5(), t0=0.0, t1=ts[-1], dt0=1e-3, y0=y,
+        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol, pcoeff=0.3, icoeff=0.3),
+        saveat=diffrax.SaveAt(ts=ts), event=event, max_steps=max_steps, throw=False,
+    )
+    return sol.ys, sol.stats["num_steps"], sol.result == diffrax.RESULTS.event_occurred
 
-    @jax.jit
-    def one(y):
-        sol = diffrax.diffeqsolve(
-            term, diffrax.Kvaerno5(), t0=0.0, t1=float(ts[-1]), dt0=1e-3, y0=y,
-            stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol, pcoeff=0.3, icoeff=0.3),
-            saveat=diffrax.SaveAt(ts=jnp.asarray(ts)), event=event if stop > 0 else None,
-            max_steps=max_steps, throw=False,
-        )
-        return sol.ys, sol.stats["num_steps"], sol.result == diffrax.RESULTS.event_occurred
 
+def _solve_diffrax(flow, y0, ts, rtol, atol, stop, max_steps):
+    """diffrax Kvaerno5 (implicit, stiff-aware) with a PID controller and a convergence event (one run at a time)."""
     ys_all, status, t_stop, n_steps = [], [], [], []
     for y in y0:
-        ys, steps, stopped = one(y)
-        ys = np.asarray(ys)
+        ys, steps, stopped = _kvaerno5_one(flow, y, jnp.asarray(ts), float(rtol), float(atol), float(stop),
+                                           int(max_steps))
+        ys = np.array(ys)  # writable copy
         # after an event diffrax fills later save slots with inf: hold the last finite state
         finite_rows = np.all(np.isfinite(ys), axis=1)
         last = int(np.nonzero(finite_rows)[0][-1]) if finite_rows.any() else 0

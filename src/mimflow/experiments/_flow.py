@@ -246,19 +246,28 @@ def _nanmedian(x) -> float | None:
     return float(np.median(x)) if x.size else None
 
 
-def _end_point(flow, traj, j: int) -> str:
-    """Classification of the final point of run ``j`` (Riemannian Hessian when available)."""
-    from .. import dynamics
+ESCAPING = "escaping plateau"
+"""End-point label of a run that sits near a degenerate saddle at ``t_max`` but is leaving it (its
+singular values still grow): not trapped, only slow (escape times are heavy-tailed in the initial
+overlap). A run whose singular values shrink towards the critical point is trapped."""
 
-    classify = getattr(dynamics, "classify_end_point", None)
-    M = traj.M[j, -1]
-    if classify is not None:
-        result = classify(flow, M)
-        return str(getattr(result, "label", result))
-    total = float(np.sum(flow.spectrum.values[1:] ** 2))
-    if traj.loss[j, -1] <= 1e-8 * total:
-        return "global minimum"
-    return "stationary" if traj.converged[j] else "not converged"
+
+def _end_point(flow, traj, j: int) -> str:
+    """Classification of the final point of run ``j`` by the Riemannian Hessian (MATH.md 1.7).
+
+    Degenerate critical points reached at ``t_max`` are split by the direction of motion: if the
+    singular values of ``M`` still increase over the last save interval the run is escaping
+    (:data:`ESCAPING`), otherwise it is trapped.
+    """
+    from ..dynamics import classify_end_point
+
+    label = str(classify_end_point(flow, traj.M[j, -1]).label)
+    if label in ("degenerate saddle", "degenerate") and not traj.converged[j]:
+        sv = traj.singular_values[j]
+        change = sv[-1] - sv[-2]
+        if np.all(change >= -1e-14) and np.any(change > 1e-12 * np.maximum(sv[-1], 1e-300)):
+            return ESCAPING
+    return label
 
 
 def plot_flow(dataset, summary, path) -> None:

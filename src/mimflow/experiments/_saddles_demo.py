@@ -124,3 +124,36 @@ def _reproduce_escape_times(out_dir: Path, quick: bool) -> list[Path]:
     figure = atomic_savefig(fig, out_dir / "escape_times.png")
     data = atomic_write_json(out_dir / "escape_times.json", table)
     return [figure, data]
+
+
+TRAP_LINKS = ["h3(z1) + h3(z2)", "h4(z1) + h4(z2)", "h3(z1) + h3(z2) + h3(z3)", "h4(z1) + h4(z2) + h4(z3)"]
+
+
+@register("planted-traps", "probability of ending at a spurious critical point: planted (rough) vs two-timescale (benign)")
+def _reproduce_planted_traps(out_dir: Path, quick: bool) -> list[Path]:
+    from ..dynamics._endpoints import SPURIOUS
+    from ..plotting import new_figure, plot_trap_probability
+
+    seeds = 16 if quick else 64
+    d = 1000
+    rows, labels, probs, errs = {}, [], [], []
+    for link in TRAP_LINKS[:2] if quick else TRAP_LINKS:
+        for algorithm in ("planted", "two-timescale"):
+            res = _flow(link, [d], seeds, algorithm=algorithm)
+            ends = [run["end_point"] for run in res.summary["runs"]]
+            trapped = sum(e in SPURIOUS for e in ends)
+            p = trapped / len(ends)
+            se = float(np.sqrt(p * (1 - p) / len(ends)))
+            key = f"{algorithm}: {link}"
+            rows[key] = {"probability": p, "standard_error": se, "n": len(ends),
+                         "end_points": {e: ends.count(e) for e in sorted(set(ends))}}
+            labels.append(key)
+            probs.append(p)
+            errs.append(se)
+    fig, axes = new_figure(1, 1, width=6.0, height=3.6)
+    plot_trap_probability(axes[0, 0], labels, probs, errs)
+    axes[0, 0].set_title(f"planted flows get trapped, two-timescale flows do not (d = {d}, {seeds} seeds)")
+    fig.tight_layout()
+    figure = atomic_savefig(fig, out_dir / "planted_traps.png")
+    data = atomic_write_json(out_dir / "planted_traps.json", {"d": d, "seeds": seeds, "results": rows})
+    return [figure, data]
