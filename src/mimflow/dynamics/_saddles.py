@@ -84,8 +84,8 @@ def _refine(flow, traj: Trajectory, sv: np.ndarray, coarse: np.ndarray, threshol
     y0 = traj.M[todo[:, 0], starts].reshape(len(todo), -1)
     u = np.arange(1, refine + 1) / refine
     grids = dt[:, None] * u[None, :]
-    ys = np.asarray(_refine_jit(flow, jnp.asarray(y0), jnp.asarray(grids), float(traj.info.get("rtol", 1e-7)),
-                                float(traj.info.get("atol", 1e-13))))
+    ys = np.asarray(_refine_jit(flow, jnp.asarray(y0), jnp.asarray(dt), jnp.asarray(u),
+                                jnp.float64(traj.info.get("rtol", 1e-7)), jnp.float64(traj.info.get("atol", 1e-13))))
     out = coarse.copy()
     for row, (s_idx, k_idx) in enumerate(todo):
         M = ys[row].reshape(refine, flow.r, flow.p)
@@ -101,15 +101,16 @@ def _make_refine_jit():
 
     import jax
 
-    from ._rosenbrock import rosenbrock_solve
+    import jax.numpy as jnp
 
-    @partial(jax.jit, static_argnames=("flow", "rtol", "atol"))
-    def run(flow, y0, grids, rtol, atol):
-        def one(y, ts):
-            ys, _ = rosenbrock_solve(flow.flat_vector_field, flow.flat_loss, y, ts, rtol=rtol, atol=atol)
-            return ys
+    from ._rosenbrock import rosenbrock_solve_batch
 
-        return jax.vmap(one)(y0, grids)
+    @partial(jax.jit, static_argnames=("flow",))
+    def run(flow, y0, durations, u, rtol, atol):
+        # the flow is autonomous: integrate y' = Δt_b F(y) on the common grid u in (0, 1]
+        ys, _ = rosenbrock_solve_batch(flow.flat_vector_field, flow.flat_loss, y0, u, time_scale=durations,
+                                       rtol=rtol, atol=atol)
+        return ys
 
     return run
 

@@ -18,7 +18,7 @@ import numpy as np
 from .. import _jax  # noqa: F401
 from .._errors import MimflowError, check_finite
 from ._flows import OverlapFlow
-from ._rosenbrock import STATUS_MAX_STEPS, STATUS_NONFINITE, STATUS_STOPPED, rosenbrock_solve
+from ._rosenbrock import STATUS_MAX_STEPS, STATUS_NONFINITE, STATUS_STOPPED, rosenbrock_solve_batch
 from ._trajectory import Trajectory
 
 SOLVERS = ("rosenbrock", "kvaerno5")
@@ -60,11 +60,8 @@ def save_times(t_max: float, n_save: int = 200, t_min: float = 1e-2) -> np.ndarr
 
 @partial(jax.jit, static_argnames=("flow", "max_steps"))
 def _solve_batch(flow, y0, ts, rtol, atol, stop_loss, max_steps):
-    def one(y):
-        return rosenbrock_solve(flow.flat_vector_field, flow.flat_loss, y, ts, rtol=rtol, atol=atol,
-                                stop_loss=stop_loss, max_steps=max_steps)
-
-    ys, state = jax.vmap(one)(y0)
+    ys, state = rosenbrock_solve_batch(flow.flat_vector_field, flow.flat_loss, y0, ts, rtol=rtol, atol=atol,
+                                       stop_loss=stop_loss, max_steps=max_steps)
     losses = jax.vmap(jax.vmap(flow.flat_loss))(ys)
     return ys, losses, state
 
