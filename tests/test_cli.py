@@ -10,19 +10,11 @@ import numpy as np
 import pytest
 
 from mimflow.cli import main
+from helpers import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_cli(capsys, *args):
-    """Run the CLI in-process; return (exit code, stdout, stderr)."""
-    code = 0
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_hermite_json_one_variable(capsys):

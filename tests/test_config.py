@@ -21,6 +21,7 @@ from mimflow.experiments._config import (
     unflatten,
 )
 from mimflow.experiments._runs import RunCommand, RunResult, get_run_command, register_run_command
+from helpers import run_cli
 
 
 class Algorithm(BaseModel):
@@ -129,14 +130,6 @@ def test_register_checks_the_contract():
         get_run_command("hermite_mc")
 
 
-def run_cli(capsys, *args):
-    code = 0
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_show_config_feeds_back_through_config(capsys, tmp_path):

@@ -18,6 +18,7 @@ from mimflow.dynamics import (
 from mimflow.dynamics._polynomial import correlation_polynomial
 from mimflow.hermite import MultivariateSpectrum, make_averaging_correlation, multi_indices
 from mimflow.targets import make_link, multivariate_spectrum
+from helpers import run_cli
 
 
 def spectrum(expr, K):
@@ -161,16 +162,6 @@ def test_ridge_slows_the_escape_by_the_shrinkage():
     assert ratio == pytest.approx((q + 0.25) / q, rel=2e-3)  # interpolation error of the crossing time
 
 
-def run_cli(capsys, *args):
-    from mimflow.cli import main
-
-    code = 0
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_flow_cli_json_and_store(tmp_path, capsys):

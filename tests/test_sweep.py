@@ -21,6 +21,7 @@ from mimflow.cli import main
 from mimflow.experiments._runs import RUN_COMMANDS, RunCommand, RunResult, get_run_command, register_run_command
 from mimflow.experiments._store import list_runs
 from mimflow.experiments._sweep import load_sweep_file, parse_command_args, plan_sweep, run_sweep
+from helpers import run_cli
 
 RUN_ID = re.compile(r"^[0-9a-f]{16}$")
 
@@ -51,14 +52,6 @@ if FLAKY not in RUN_COMMANDS:
                                     positional=("x",), description="a flaky toy"))
 
 
-def run_cli(capsys, *args):
-    code = 0
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 # ---------------------------------------------------------------------------- parsing, plans

@@ -48,8 +48,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _jax  # noqa: F401
-from .._errors import MimflowError, check_finite
-from ..hermite import MultivariateSpectrum
+from .._errors import MimflowError
+from ..hermite import MultivariateSpectrum, ridge_factors
 from ._polynomial import correlation_polynomial
 
 ALGORITHMS = ("two-timescale", "planted")
@@ -57,17 +57,10 @@ ALGORITHMS = ("two-timescale", "planted")
 
 def shrink_spectrum(spectrum: MultivariateSpectrum, ridge: float, kernel_decay: float = 0.5) -> MultivariateSpectrum:
     r"""Ridge shrinkage of MATH.md 1.8: degree k scaled by :math:`\sqrt{q_k/(q_k+\mu)}`, :math:`q_k = \rho^k`."""
-    check_finite("ridge", ridge)
-    check_finite("kernel_decay", kernel_decay)
-    if ridge < 0:
-        raise MimflowError(f"ridge must be >= 0, got {ridge}")
-    if not 0 < kernel_decay <= 1:
-        raise MimflowError(f"kernel_decay must be in (0, 1], got {kernel_decay}")
+    factors = ridge_factors(spectrum.multi_indices.sum(axis=1), ridge, kernel_decay)
     if ridge == 0:
         return spectrum
-    degrees = spectrum.multi_indices.sum(axis=1)
-    q = kernel_decay ** degrees.astype(float)
-    values = spectrum.values * np.sqrt(q / (q + ridge))
+    values = spectrum.values * np.sqrt(factors)
     kept = float(np.sum(values**2))
     return MultivariateSpectrum(
         spectrum.r, spectrum.degree, spectrum.multi_indices, values, kept, 0.0,

@@ -152,8 +152,9 @@ def rosenbrock_solve_batch(
         max_steps: step budget per seed.
 
     Returns:
-        ``(ys (B, T, n), final SolverState with fields of shape (B, ...))``; ``status`` as in
-        :func:`rosenbrock_solve`. After a seed stops, its remaining save slots hold its final state.
+        ``(ys (B, T, n), final SolverState with fields of shape (B, ...))``; ``status`` is 1 (stopped by
+        the loss rule), 2 (non-finite state), 3 (step budget exhausted) or 0 (reached the last save
+        time). After a seed stops, its remaining save slots hold its final state.
     """
     B, n = y0.shape
     T = save_times.shape[0]
@@ -195,81 +196,3 @@ def rosenbrock_solve_batch(
     unfilled = jnp.arange(T)[None, :] >= ptr[:, None]
     saved = jnp.where(unfilled[..., None], state.y[:, None, :], saved)
     return saved, state
-
-
-def rosenbrock_solve(
-    vector_field: Callable[[jax.Array], jax.Array],
-    loss: Callable[[jax.Array], jax.Array],
-    y0: jax.Array,
-    save_times: jax.Array,
-    *,
-    rtol: float = 1e-6,
-    atol: float = 1e-12,
-    stop_loss: float = -1.0,
-    h0: float = 1e-3,
-    max_steps: int = 200_000,
-) -> tuple[jax.Array, SolverState]:
-    """Integrate ``y' = F(y)`` from ``t = 0`` and return ``y`` at ``save_times`` (one seed; vmap for many).
-
-    Args:
-        vector_field: ``F: (n,) -> (n,)``, JAX-traceable.
-        loss: ``(n,) -> scalar`` used by the stopping rule.
-        y0: ``(n,)`` initial state.
-        save_times: ``(T,)`` increasing, positive.
-        rtol, atol: local error tolerances (RMS norm, per component
-            ``atol + rtol * max(|y|, |y_new|)``).
-        stop_loss: stop once ``loss(y) < stop_loss`` (negative disables).
-        h0: first step size.
-        max_steps: total step budget (accepted + rejected).
-
-    Returns:
-        ``(ys (T, n), final SolverState)``; ``status`` is 1 (stopped by the loss rule),
-        2 (non-finite state), 3 (step budget exhausted) or 0 (reached the last save time).
-    """
-    n = y0.shape[0]
-    eye = jnp.eye(n, dtype=y0.dtype)
-    jacobian = jax.jacfwd(vector_field)
-
-    def attempt(st: SolverState, t_target):
-        h = jnp.minimum(st.h, t_target - st.t)
-        clamped = st.h >= t_target - st.t
-        Winv = _inverse(eye - (h * GAMMA) * jacobian(st.y))
-        F0 = st.F
-        k1 = Winv @ F0
-        F1 = vector_field(st.y + 0.5 * h * k1)
-        k2 = Winv @ (F1 - k1) + k1
-        y_new = st.y + h * k2
-        F2 = vector_field(y_new)
-        k3 = Winv @ (F2 - E32 * (k2 - F1) - 2.0 * (k1 - F0))
-        err = (h / 6.0) * (k1 - 2.0 * k2 + k3)
-        scale = atol + rtol * jnp.maximum(jnp.abs(st.y), jnp.abs(y_new))
-        err_norm = jnp.sqrt(jnp.mean((err / scale) ** 2))
-        finite = jnp.all(jnp.isfinite(y_new)) & jnp.isfinite(err_norm)
-        accept = (err_norm <= 1.0) & finite
-        factor = jnp.clip(0.9 * jnp.where(err_norm > 0, err_norm, 1e-10) ** (-1.0 / 3.0), 0.2, 5.0)
-        factor = jnp.where(finite, factor, 0.2)
-        h_next = jnp.where(accept & clamped, jnp.maximum(st.h, factor * h), factor * h)
-        t = jnp.where(accept, jnp.where(clamped, t_target, st.t + h), st.t)
-        y = jnp.where(accept, y_new, st.y)
-        F = jnp.where(accept, F2, F0)
-        steps = st.steps + 1
-        status = st.status
-        status = jnp.where(accept & (loss(y_new) < stop_loss), STATUS_STOPPED, status)
-        status = jnp.where(~finite & (h < 1e-300 + 1e-14 * jnp.abs(st.t)), STATUS_NONFINITE, status)
-        status = jnp.where((status == STATUS_RUNNING) & (steps >= max_steps), STATUS_MAX_STEPS, status)
-        return SolverState(t, y, h_next, F, steps, status)
-
-    def to_save_time(st: SolverState, t_target):
-        def cond(s):
-            return (s.status == STATUS_RUNNING) & (s.t < t_target)
-
-        st = jax.lax.while_loop(cond, lambda s: attempt(s, t_target), st)
-        return st, st.y
-
-    F0 = vector_field(y0)
-    state = SolverState(
-        jnp.zeros((), y0.dtype), y0, jnp.asarray(h0, y0.dtype), F0, jnp.zeros((), jnp.int32),
-        jnp.where(jnp.all(jnp.isfinite(F0)), STATUS_RUNNING, STATUS_NONFINITE).astype(jnp.int32),
-    )
-    state, ys = jax.lax.scan(to_save_time, state, save_times)
-    return ys, state

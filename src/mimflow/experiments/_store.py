@@ -579,15 +579,9 @@ def _export_dataset(runs: list[RunEntry], axes: list[str], to: Path, suffix: str
     combined.attrs.update({"mimflow_command": runs[0].command, "mimflow_axes": canonical_json(axes),
                            "mimflow_base_config": canonical_json(base)})
     if suffix == ".nc":
-        to.parent.mkdir(parents=True, exist_ok=True)
-        tmp = to.with_name(f".{to.name}.{secrets.token_hex(4)}.tmp")
-        try:
-            _write_dataset(combined, tmp)
-            os.replace(tmp, to)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        return to
+        from ._io import atomic_write_dataset
+
+        return atomic_write_dataset(combined, to)
     tmp = to.with_name(f".{to.name}.{secrets.token_hex(4)}.tmp")
     try:
         combined.to_zarr(tmp, mode="w", zarr_format=2, consolidated=True)

@@ -17,3 +17,4 @@ from ._averaging import apply_tensor_power as apply_tensor_power
 from ._averaging import averaged_spectrum as averaged_spectrum
 from ._averaging import averaging_correlation as averaging_correlation
 from ._averaging import make_averaging_correlation as make_averaging_correlation
+from ._ridge import ridge_factors as ridge_factors

@@ -198,6 +198,7 @@ import numpy as np
 from scipy import integrate, stats
 
 from .. import _jax  # noqa: F401  (x64)
+from ..hermite import ridge_factors
 from .._errors import MimflowError, check_finite
 from ..hermite._coefficients import HermiteSpectrum
 from ..hermite._multiindex import MultivariateSpectrum, coefficients_to_tensor, tensor_to_coefficients
@@ -272,17 +273,8 @@ def _initial_m0(d, x0, m0=None, *, threshold: float) -> float:
 
 
 def _shrink_factors(degrees: np.ndarray, ridge: float, kernel_decay: float) -> np.ndarray:
-    r"""Ridge factor :math:`q_k/(q_k+\mu)`, :math:`q_k = \rho^k`, on *squared* coefficients (MATH.md 1.8)."""
-    check_finite("ridge", ridge)
-    check_finite("kernel_decay", kernel_decay)
-    if ridge < 0:
-        raise MimflowError(f"ridge must be >= 0, got {ridge}")
-    if not 0 < kernel_decay <= 1:
-        raise MimflowError(f"kernel_decay must be in (0, 1], got {kernel_decay}")
-    if ridge == 0:
-        return np.ones(len(degrees))
-    q = float(kernel_decay) ** np.asarray(degrees, dtype=float)
-    return q / (q + float(ridge))
+    r"""Ridge factor :math:`q_k/(q_k+\mu)` on *squared* coefficients (MATH.md 1.8; :func:`mimflow.hermite.ridge_factors`)."""
+    return ridge_factors(degrees, ridge, kernel_decay)
 
 
 def _check_ridge_algorithm(algorithm: str, ridge) -> None:
