@@ -224,3 +224,21 @@ def test_refined_escape_times_match_exact_integral(link, algorithm):
     refined = direction_escape_times(traj, flow=flow)[0, 0]
     # rtol 1e-7 per step; the escape amplifies the local errors ~1e3-fold (measured 1e-5..2e-4)
     assert refined == pytest.approx(exact, rel=5e-4)
+
+
+def test_sweep_flow_over_ridge_and_export_one_axis(tmp_path, capsys):
+    """A flow sweep with one task axis (ridge; d and seeds vmapped) stores, lists and exports over its axes.
+
+    The ridge multiplies the s = 2 escape time by (q_2 + mu)/q_2 = 3 for q_2 = 0.5^2, mu = 0.5 (MATH.md 1.8).
+    """
+    import xarray as xr
+
+    code, out, err = run_cli(capsys, "sweep", "flow", "h2", "--d", "100,1000", "--seeds", "4", "--ridge", "0,0.5",
+                             "--out", str(tmp_path / "runs"), "--local", "0")
+    assert code == 0, err
+    code, out, err = run_cli(capsys, "results", "export", str(tmp_path / "runs"), "--to", str(tmp_path / "all.nc"))
+    assert code == 0, err
+    with xr.open_dataset(tmp_path / "all.nc") as ds:
+        assert ds["escape_time"].dims == ("ridge", "d", "seed", "saddle")
+        ratio = ds["escape_time"].sel(ridge=0.5) / ds["escape_time"].sel(ridge=0.0)
+        np.testing.assert_allclose(ratio.values, 3.0, rtol=2e-3)  # initial overlaps are identical across ridge

@@ -571,7 +571,11 @@ def _export_dataset(runs: list[RunEntry], axes: list[str], to: Path, suffix: str
     flats = [flatten(r.config) for r in runs]
     if axes:
         coords = {names[ax]: ("run", _coord_array([_axis_label(f.get(ax)) for f in flats])) for ax in axes}
-        combined = combined.assign_coords(coords).set_index(run=[names[ax] for ax in axes]).unstack("run")
+        combined = combined.assign_coords(coords)
+        if len(axes) == 1:  # one axis: the run dimension simply becomes that axis (no MultiIndex to unstack)
+            combined = combined.swap_dims(run=names[axes[0]])
+        else:
+            combined = combined.set_index(run=[names[ax] for ax in axes]).unstack("run")
         combined = combined.transpose(*[names[ax] for ax in axes], ...)
     else:
         combined = combined.assign_coords(run=np.array([r.run_id for r in runs], dtype=object))
