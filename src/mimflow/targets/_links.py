@@ -22,10 +22,8 @@ grid and refined with Brent's method).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import jax.numpy as jnp
 import numpy as np
@@ -164,10 +162,6 @@ class Link:
         return hermite_coefficients_by_quadrature(
             self._fn_1d, 0, breakpoints=self.breakpoints(0, integration_half_width(k_max)), name=self.name
         ).norm2
-
-    @cached_property
-    def is_expression(self) -> bool:
-        return self.tree is not None
 
 
 def make_link(
@@ -383,6 +377,3 @@ def _linear_scale(node: Node) -> float | None:
             return 1.0 / node.right.value if node.right.value != 0 else None
     return None
 
-
-def erf_link_scale_note() -> str:  # pragma: no cover - documentation helper
-    return f"erf(z/sqrt(2)) = 2 Phi(z) - 1 is written erf(z*{1 / math.sqrt(2.0)!r})"
