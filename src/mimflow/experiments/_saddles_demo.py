@@ -152,7 +152,7 @@ def _reproduce_planted_traps(out_dir: Path, quick: bool) -> list[Path]:
             errs.append(se)
     fig, axes = new_figure(1, 1, width=6.0, height=3.6)
     plot_trap_probability(axes[0, 0], labels, probs, errs)
-    axes[0, 0].set_title(f"planted flows get trapped, two-timescale flows do not (d = {d}, {seeds} seeds)")
+    axes[0, 0].set_title(f"end at a spurious critical point: planted vs two-timescale (d = {d}, {seeds} seeds)")
     fig.tight_layout()
     figure = atomic_savefig(fig, out_dir / "planted_traps.png")
     data = atomic_write_json(out_dir / "planted_traps.json", {"d": d, "seeds": seeds, "results": rows})
