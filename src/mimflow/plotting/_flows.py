@@ -55,7 +55,7 @@ def plot_escape_times_vs_d(ax, ds, escape_times, predicted=None, *, slopes=None)
                         for a in range(len(ds))])
         label = f"saddle {k + 1}"
         if slopes and k < len(slopes) and slopes[k].get("fitted") is not None:
-            label += f": slope {slopes[k]['fitted']:.2f} (theory {slopes[k]['predicted']:g})"
+            label += f": slope {slopes[k]['fitted']:.2f} (theory {slopes[k]['predicted']:.2f})"
         ax.loglog(ds, med, marker="o", color=color, lw=1.2, label=label)
         if predicted is not None:
             ax.loglog(ds, np.asarray(predicted)[:, k], ls="--", color=color, lw=0.9)
