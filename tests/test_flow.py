@@ -199,7 +199,7 @@ def test_flow_cli_json_and_store(tmp_path, capsys):
         (["flow", "relux"], "known links"),
         (["flow", "h2", "--algorithm", "fast"], "algorithm"),
         (["flow", "z1*z2*z3*z4*z5"], "r <= 4"),
-        (["flow", "h2", "--seeds", "0"], "seeds"),
+        (["flow", "h2", "--seeds", "0"], "seed count"),
     ],
 )
 def test_flow_cli_errors(capsys, args, fragment):

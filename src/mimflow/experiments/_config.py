@@ -317,3 +317,30 @@ def canonical_json(data: Any) -> str:
         return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except ValueError:
         raise MimflowError("a config must not contain NaN or inf: pass finite numbers") from None
+
+
+MAX_SEED = 2**31 - 1
+
+
+def validate_seeds(value, max_count: int):
+    """Check a ``seeds`` field: a count in ``1..max_count`` or a list of distinct seeds in ``0..2**31-1``."""
+    from .._errors import MimflowError
+
+    if isinstance(value, int):
+        if not 1 <= value <= max_count:
+            raise MimflowError(f"a seed count must be between 1 and {max_count}, got {value}")
+        return value
+    if not value:
+        raise MimflowError("the list of seeds is empty: give at least one seed")
+    if len(value) > max_count:
+        raise MimflowError(f"at most {max_count} seeds run in one task, got {len(value)}: split them")
+    if len(set(value)) != len(value):
+        raise MimflowError(f"seeds must be distinct, got {value}")
+    if any(not 0 <= s <= MAX_SEED for s in value):
+        raise MimflowError(f"seeds must be between 0 and {MAX_SEED}, got {value}")
+    return value
+
+
+def seed_list(value) -> list[int]:
+    """The seeds of a validated ``seeds`` field (a count ``S`` means ``0..S-1``)."""
+    return list(range(value)) if isinstance(value, int) else list(value)

@@ -20,6 +20,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .._errors import MimflowError
+from ._config import seed_list, validate_seeds
 from ._runs import RunCommand, RunResult, check_finite_result, register_run_command
 
 MAX_DEGREE_BY_R = {1: 40, 2: 12, 3: 8, 4: 6}
@@ -57,12 +58,7 @@ class FlowConfig(BaseModel):
     @field_validator("seeds")
     @classmethod
     def _check_seeds(cls, value):
-        if isinstance(value, int):
-            if not 1 <= value <= 100_000:
-                raise MimflowError(f"seeds must be a count between 1 and 100000, got {value}")
-        elif not value or any(s < 0 for s in value) or len(set(value)) != len(value):
-            raise MimflowError(f"seeds must be distinct non-negative integers, got {value!r}")
-        return value
+        return validate_seeds(value, 100_000)
 
     @field_validator("link")
     @classmethod
@@ -80,7 +76,7 @@ class FlowConfig(BaseModel):
 
     @property
     def seed_list(self) -> list[int]:
-        return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
+        return seed_list(self.seeds)
 
 
 def link_spectrum_for_flow(link, degree: int | None):

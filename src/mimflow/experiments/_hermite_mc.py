@@ -24,10 +24,10 @@ import time
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .._errors import MimflowError
+from ._config import seed_list, validate_seeds
 from ._runs import RunCommand, RunResult, check_finite_result, register_run_command
 
 CHUNK = 32768
-MAX_SEED = 2**31 - 1
 
 
 class HermiteMCConfig(BaseModel):
@@ -56,23 +56,11 @@ class HermiteMCConfig(BaseModel):
     @field_validator("seeds")
     @classmethod
     def _valid_seeds(cls, value):
-        if isinstance(value, int):
-            if not 1 <= value <= 1024:
-                raise MimflowError(f"a seed count must be between 1 and 1024, got {value}")
-            return value
-        if not value:
-            raise MimflowError("the list of seeds is empty: give at least one seed")
-        if len(value) > 1024:
-            raise MimflowError(f"at most 1024 seeds run in one task, got {len(value)}: split them")
-        if len(set(value)) != len(value):
-            raise MimflowError(f"seeds must be distinct, got {value}")
-        if any(not 0 <= s <= MAX_SEED for s in value):
-            raise MimflowError(f"seeds must be between 0 and {MAX_SEED}, got {value}")
-        return value
+        return validate_seeds(value, 1024)
 
     @property
     def seed_values(self) -> list[int]:
-        return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
+        return seed_list(self.seeds)
 
 
 def _chunk_size(n_seeds: int) -> int:
