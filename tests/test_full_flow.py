@@ -6,10 +6,12 @@ Tolerance (derived, not tuned). Multiplying the full flow by W*^T gives the redu
 so ``M_red - M_full = e_red - e_full`` with ``e`` each integrator's global error. Each global
 error is estimated by its change when the tolerance is divided by 100:
 ``ê(tau) = |y(tau) - y(tau/100)| = e(tau) - e(tau/100)``. With a global error proportional to
-``tau^q`` (measured q ~ 2/3 for the ode23s Rosenbrock method, ~1 for Tsit5 here)
-``e(tau) = ê / (1 - 100^-q) <= 1.05 ê``, hence
+``tau^q`` (~1 for Tsit5 here) ``e(tau) = ê / (1 - 100^-q) <= 1.05 ê``. For the reduced ode23s solver
+(order and Jacobian reuse make its rate less predictable) the contraction factor is *measured*
+from a third, tighter run: ``rho = ê(tau/10) / ê(tau)`` must be < 0.5 (the solver converges) and then
+``e(tau) <= ê(tau) / (1 - rho)``; hence
 
-    max_t |M_red - M_full| <= 1.05 (max_t ê_red + max_t ê_full) + 1e-13 (round-off of O(1) overlaps).
+    max_t |M_red - M_full| <= max_t ê_red / (1 - rho) + 1.05 max_t ê_full + 1e-13 (round-off of O(1) overlaps).
 
 The global errors are much larger than ``rtol`` because an escape from a saddle amplifies early
 errors: for ``dm/dt = a m^k`` a perturbation of ``m(0)`` grows like ``(m/m0)^k`` (~4e3 for a
@@ -32,7 +34,7 @@ D = 1000
 RTOL, ATOL = 1e-10, 1e-13  # full flow (Tsit5, per component of W whose entries are ~ d^-1/2)
 RTOL_RED, ATOL_RED = 1e-10, 1e-15  # reduced flow (ode23s Rosenbrock, per component of M)
 REFINE_RED, REFINE_FULL = 10.0, 100.0
-FACTOR_RED, FACTOR_FULL = 1.0 / (1.0 - REFINE_RED ** (-2.0 / 3.0)), 1.0 / (1.0 - REFINE_FULL ** (-2.0 / 3.0))
+FACTOR_FULL = 1.0 / (1.0 - REFINE_FULL ** (-2.0 / 3.0))
 N_SAVE = 60
 
 # (algorithm, link, truncation degree, t_max): t_max just after the first escape(s), where the
@@ -58,7 +60,9 @@ def _run(case: str):
     red = solve_flow(flow, init.M0, t_max=t_max, d=D, n_save=N_SAVE, rtol=RTOL_RED, atol=ATOL_RED)
     red_ref = solve_flow(flow, init.M0, t_max=t_max, d=D, n_save=N_SAVE, rtol=RTOL_RED / REFINE_RED,
                          atol=ATOL_RED / REFINE_RED)
-    return flow, init, full, full_ref, red, red_ref
+    red_ref2 = solve_flow(flow, init.M0, t_max=t_max, d=D, n_save=N_SAVE, rtol=RTOL_RED / REFINE_RED**2,
+                          atol=ATOL_RED / REFINE_RED**2)
+    return flow, init, full, full_ref, red, red_ref, red_ref2
 
 
 # Each case compiles three solvers (~5-14 s). By default one case per flow and per rank runs
@@ -69,7 +73,7 @@ PARAMS = [c if c in DEFAULT else pytest.param(c, marks=pytest.mark.slow) for c i
 
 @pytest.mark.parametrize("case", PARAMS)
 def test_reduced_flow_matches_full_flow_from_the_same_initial_condition(case):
-    flow, init, full, full_ref, red, red_ref = _run(case)
+    flow, init, full, full_ref, red, red_ref, red_ref2 = _run(case)
     assert np.array_equal(red.t, full.trajectory.t)
     assert np.array_equal(red.M[0, 0], full.trajectory.M[0, 0])  # the same initial condition, bitwise
     # the runs do go through an escape: the top singular value leaves the saddle (~ d^-1/2) and passes 0.9
@@ -77,8 +81,10 @@ def test_reduced_flow_matches_full_flow_from_the_same_initial_condition(case):
     assert sv[0] < 0.2 and sv[-1] > 0.9
     diff = float(np.max(np.abs(red.M - full.trajectory.M)))
     e_red = float(np.max(np.abs(red.M - red_ref.M)))
+    rho = float(np.max(np.abs(red_ref.M - red_ref2.M))) / e_red
+    assert rho < 0.5, rho  # the reduced solver converges as its tolerance shrinks
     e_full = float(np.max(np.abs(full.trajectory.M - full_ref.trajectory.M)))
-    bound = FACTOR_RED * e_red + FACTOR_FULL * e_full + 1e-13
+    bound = e_red / (1.0 - rho) + FACTOR_FULL * e_full + 1e-13
     assert diff <= bound, (diff, e_red, e_full)
     assert diff < 1e-5  # and the bound itself is small at these tolerances
     # the tighter pair agrees better still (the difference is integration error, not a modelling error):
@@ -88,7 +94,7 @@ def test_reduced_flow_matches_full_flow_from_the_same_initial_condition(case):
 
 @pytest.mark.parametrize("case", PARAMS)
 def test_constraint_drift_is_integration_error(case):
-    _, _, full, full_ref, _, _ = _run(case)
+    _, _, full, full_ref, _, _, _ = _run(case)
     assert full.defect[0] < 1e-14
     # no retraction: the exact flow keeps W^T W = I, the integrator drifts by about its own error
     assert full.max_defect < 1e-6
@@ -96,7 +102,7 @@ def test_constraint_drift_is_integration_error(case):
 
 
 def test_polar_retraction_option():
-    flow, init, full, full_ref, _, _ = _run("planted-r2")
+    flow, init, full, full_ref, _, _, _ = _run("planted-r2")
     polar = solve_full_flow(flow, init.W_star, init.W0, save_times=full.trajectory.t, rtol=RTOL, atol=ATOL,
                             retraction="polar")
     e_full = float(np.max(np.abs(full.trajectory.M - full_ref.trajectory.M)))
