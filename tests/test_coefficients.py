@@ -138,3 +138,22 @@ def test_function_quadrature_direct():
     e = math.exp(-0.5)
     np.testing.assert_allclose(spec.coefficients[[0, 2, 4]], [e, -e / math.sqrt(2), e / math.sqrt(24)], atol=1e-14)
     assert spec.norm2 == pytest.approx((1 + math.exp(-2)) / 2, abs=1e-14)
+
+
+def test_truncated_spectrum_equals_lower_degree_spectrum():
+    """truncated(K) keeps c_0..c_K and the norm; its tail is the energy above K."""
+    from mimflow.targets import multivariate_spectrum
+
+    full = make_link("relu").spectrum(30)
+    low = make_link("relu").spectrum(10)
+    cut = full.truncated(10)
+    np.testing.assert_array_equal(cut.coefficients, full.coefficients[:11])
+    np.testing.assert_allclose(cut.coefficients, low.coefficients, atol=1e-15)
+    assert cut.tail == pytest.approx(low.tail, abs=1e-15)
+    multi = multivariate_spectrum("relu(z1)*sign(z2)", 8).truncated(5)
+    ref = multivariate_spectrum("relu(z1)*sign(z2)", 5)
+    np.testing.assert_array_equal(multi.multi_indices, ref.multi_indices)
+    np.testing.assert_allclose(multi.values, ref.values, atol=1e-15)
+    assert multi.tail == pytest.approx(ref.tail, abs=1e-14)
+    with pytest.raises(MimflowError, match="truncation degree"):
+        full.truncated(31)

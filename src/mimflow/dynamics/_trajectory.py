@@ -9,6 +9,7 @@ subtraction of two trajectories saved at the same times.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -43,9 +44,9 @@ class Trajectory:
     n_steps: np.ndarray
     info: dict = field(default_factory=dict)
 
-    @property
+    @cached_property
     def singular_values(self) -> np.ndarray:
-        """``(S, T, min(r, p))`` singular values of ``M``, in decreasing order."""
+        """``(S, T, min(r, p))`` singular values of ``M``, in decreasing order (computed once)."""
         return np.linalg.svd(self.M, compute_uv=False)
 
     @property

@@ -90,7 +90,7 @@ def link_spectrum_for_flow(link, degree: int | None):
         return link_spectrum(link, degree)
     spectrum = link_spectrum(link, cap)
     for K in range(1, cap + 1):
-        trunc = link_spectrum(link, K)
+        trunc = spectrum.truncated(K)
         if trunc.tail <= TAIL_RTOL * max(trunc.norm2, 1e-300):
             return trunc
     return spectrum

@@ -45,6 +45,13 @@ class HermiteSpectrum:
     def degree(self) -> int:
         return len(self.coefficients) - 1
 
+    def truncated(self, k_max: int) -> "HermiteSpectrum":
+        """The same expansion up to degree ``k_max <= degree`` (same ``norm2``, larger tail)."""
+        if not 0 <= k_max <= self.degree:
+            raise MimflowError(f"truncation degree must be in 0..{self.degree}, got {k_max}")
+        kept = self.coefficients[: k_max + 1]
+        return HermiteSpectrum(kept, self.norm2, self.norm2 - float(np.sum(kept**2)), self.method, self.name)
+
 
 def quadrature_nodes(breakpoints: Sequence[float], k_max: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and Gaussian weights resolving ``h_k`` up to ``k_max`` with the given breakpoints."""

@@ -144,6 +144,15 @@ class MultivariateSpectrum:
         start = math.comb(k - 1 + self.r, self.r) if k > 0 else 0
         return slice(start, math.comb(k + self.r, self.r))
 
+    def truncated(self, k_max: int) -> "MultivariateSpectrum":
+        """The same expansion up to degree ``k_max <= degree`` (same ``norm2``, larger tail)."""
+        if not 0 <= k_max <= self.degree:
+            raise MimflowError(f"truncation degree must be in 0..{self.degree}, got {k_max}")
+        end = self.degree_slice(k_max).stop
+        values = self.values[:end]
+        return MultivariateSpectrum(self.r, k_max, self.multi_indices[:end], values, self.norm2,
+                                    self.norm2 - float(np.sum(values**2)), self.method, self.name)
+
     def coefficient(self, beta) -> float:
         """``alpha_beta`` for one multi-index (0 above the truncation degree is *not* assumed: raises)."""
         beta = tuple(int(b) for b in beta)
