@@ -204,6 +204,12 @@ from ._sweep import sweep as _sweep_command  # noqa: E402
 
 add_run_command(app, "hermite-mc")
 add_run_command(app, "flow")
+add_run_command(app, "neurons")
+# `mimflow neurons beta-c ...` / `mimflow neurons phase-diagram ...` are routed to these hidden commands by main()
+for _name in ("neurons-beta-c", "neurons-phase-diagram"):
+    add_run_command(app, _name)
+    app.registered_commands[-1].hidden = True
+NEURONS_SUBCOMMANDS = ("beta-c", "phase-diagram")
 app.command("sweep", context_settings=SWEEP_CONTEXT)(_sweep_command)
 app.add_typer(results_app, name="results")
 
@@ -226,6 +232,9 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     click_exception, abort, exit_ = _click_exceptions()
     command = typer.main.get_command(app)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) >= 2 and args[0] == "neurons" and args[1] in NEURONS_SUBCOMMANDS:
+        argv = [f"neurons-{args[1]}"] + args[2:]  # `mimflow neurons beta-c` -> hidden `neurons-beta-c`
     try:
         result = command.main(args=argv, prog_name="mimflow", standalone_mode=False)
     except MimflowError as exc:

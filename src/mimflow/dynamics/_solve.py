@@ -80,6 +80,7 @@ def solve_flow(
     atol: float = 1e-13,
     solver: str = "rosenbrock",
     max_steps: int = 200_000,
+    times=None,
 ) -> Trajectory:
     """Integrate ``flow`` from each initial overlap in ``M0`` (shape ``(S, r, p)``) up to ``t_max``.
 
@@ -92,6 +93,9 @@ def solve_flow(
         seeds: labels of the runs (default ``0..S-1``).
         solver: ``"rosenbrock"`` (batched, default) or ``"kvaerno5"`` (diffrax, one run at a time;
             a cross-check).
+        times: optional ``(T,)`` save times with ``times[0] = 0``, strictly increasing (e.g. the
+            times of a finite-sample run, so that comparing is a subtraction); replaces
+            ``t_max``/``n_save``/``t_min``.
 
     Raises:
         MimflowError: if any run produces non-finite overlaps (never returned as a result).
@@ -105,7 +109,12 @@ def solve_flow(
         raise MimflowError("initial overlaps contain NaN/inf")
     S = M0.shape[0]
     seeds = np.arange(S) if seeds is None else np.asarray(seeds).reshape(-1)
-    ts = save_times(t_max, n_save, t_min)
+    if times is None:
+        ts = save_times(t_max, n_save, t_min)
+    else:
+        ts = np.asarray(times, dtype=np.float64).reshape(-1)
+        if ts.size < 2 or ts[0] != 0.0 or not np.all(np.diff(ts) > 0) or not np.all(np.isfinite(ts)):
+            raise MimflowError("times must start at 0, be finite and strictly increasing, with at least 2 entries")
     stop = stop_loss_for(flow)
     start = time.perf_counter()
     y0 = jnp.asarray(M0.reshape(S, -1))

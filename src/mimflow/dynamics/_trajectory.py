@@ -30,6 +30,9 @@ class Trajectory:
         t_stop: ``(S,)`` time at which the solver stopped (converged runs are constant afterwards).
         n_steps: ``(S,)`` accepted + rejected solver steps.
         info: free-form metadata (solver, tolerances, truncation degree, ...).
+        Q: ``(S, T, p, p)`` student Gram ``W^T W`` where the student is not constrained to the
+            Stiefel manifold (finite-sample training on the sphere or free), else ``None``.
+        second_layer: ``(S, T, p)`` trained second-layer weights (committee machines), else ``None``.
     """
 
     t: np.ndarray
@@ -43,6 +46,8 @@ class Trajectory:
     t_stop: np.ndarray
     n_steps: np.ndarray
     info: dict = field(default_factory=dict)
+    Q: np.ndarray | None = None
+    second_layer: np.ndarray | None = None
 
     @cached_property
     def singular_values(self) -> np.ndarray:
@@ -65,8 +70,14 @@ class Trajectory:
             "link": self.link,
             **{k: (v if isinstance(v, (int, float, str)) else str(v)) for k, v in self.info.items()},
         }
+        extra = {}
+        if self.Q is not None:
+            extra["Q"] = (("seed", "t", "j", "j2"), self.Q)
+        if self.second_layer is not None:
+            extra["second_layer"] = (("seed", "t", "j"), self.second_layer)
         return xr.Dataset(
             {
+                **extra,
                 "M": (("seed", "t", "i", "j"), self.M),
                 "loss": (("seed", "t"), self.loss),
                 "singular_values": (("seed", "t", "k"), self.singular_values),

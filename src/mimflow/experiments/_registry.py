@@ -40,7 +40,8 @@ def register(name: str, description: str):
 
 def _load_all() -> None:
     # Importing the modules registers their reproductions.
-    from . import _demo, _saddles_demo  # noqa: F401
+    from . import _demo, _neurons_repro, _saddles_demo  # noqa: F401
+    from . import _training_studies  # noqa: F401  (sgd-vs-ode, sample-complexity; needs mimflow.training)
 
 
 def list_reproductions() -> list[Reproduction]:

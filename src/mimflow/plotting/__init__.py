@@ -6,3 +6,6 @@ from ._flows import plot_trap_probability as plot_trap_probability
 from ._spectra import plot_energy_by_degree as plot_energy_by_degree
 from ._spectra import plot_tail_decay as plot_tail_decay
 from ._style import new_figure as new_figure
+from ._training import plot_deviation_vs_d as plot_deviation_vs_d
+from ._training import plot_samples_to_escape as plot_samples_to_escape
+from ._training import plot_sgd_vs_ode as plot_sgd_vs_ode

@@ -122,8 +122,12 @@ def _refuse(text: str, why: str) -> MimflowError:
 # ---------------------------------------------------------------------------- parse
 
 
-def parse_expression(text: str) -> tuple[Node, int]:
+def parse_expression(text: str, *, variable: str = "z") -> tuple[Node, int]:
     """Parse ``text`` into a tree and the number of variables ``r`` it uses.
+
+    ``variable`` names the variable: ``"z"`` (the default: ``z`` or ``z1..zr``, for links) or
+    another single name (e.g. ``"y"`` for a spectral preprocessing ``T(y)``), which is then the
+    only variable allowed (``Var(0)``, ``r = 1``).
 
     ``r`` is 1 for expressions in ``z``, else the largest ``j`` among ``z1..zj``
     (so ``"h3(z2)"`` has ``r = 2`` and does not depend on ``z1``).
@@ -149,6 +153,17 @@ def parse_expression(text: str) -> tuple[Node, int]:
     except (ValueError, RecursionError, MemoryError):
         raise _refuse(text, "not a valid expression") from None
     variables: set[str] = set()
+    if variable != "z":
+        if not (isinstance(variable, str) and variable.isidentifier() and variable not in FUNCTIONS
+                and variable not in CONSTANTS and not _VAR_RE.match(variable) and not _HERMITE_RE.match(variable)):
+            raise MimflowError(f"variable must be 'z' or a plain name such as 'y', got {variable!r}")
+        try:
+            tree = _convert(module.body, text, variables, variable)
+        except RecursionError:
+            raise _refuse(text, "nested too deeply") from None
+        except MimflowError as exc:  # the message names z; say which variable is allowed here
+            raise MimflowError(str(exc).replace("z or z1..zr", variable)) from None
+        return tree, 1
     try:
         tree = _convert(module.body, text, variables)
     except RecursionError:
@@ -161,7 +176,7 @@ def parse_expression(text: str) -> tuple[Node, int]:
     return tree, r
 
 
-def _convert(node: ast.AST, text: str, variables: set[str]) -> Node:
+def _convert(node: ast.AST, text: str, variables: set[str], variable: str = "z") -> Node:
     if isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
             raise _refuse(text, f"the literal {node.value!r} is not a real number")
@@ -172,7 +187,13 @@ def _convert(node: ast.AST, text: str, variables: set[str]) -> Node:
         name = node.id
         if name in CONSTANTS:
             return Num(CONSTANTS[name])
-        m = _VAR_RE.match(name)
+        if variable != "z":
+            if name == variable:
+                variables.add(name)
+                return Var(0)
+            m = None
+        else:
+            m = _VAR_RE.match(name)
         if m:
             if m.group(1) == "":
                 variables.add("z")
@@ -187,15 +208,15 @@ def _convert(node: ast.AST, text: str, variables: set[str]) -> Node:
         raise _refuse(text, f"unknown name {name!r}")
     if isinstance(node, ast.UnaryOp):
         if isinstance(node.op, ast.USub):
-            return Neg(_convert(node.operand, text, variables))
+            return Neg(_convert(node.operand, text, variables, variable))
         if isinstance(node.op, ast.UAdd):
-            return _convert(node.operand, text, variables)
+            return _convert(node.operand, text, variables, variable)
         raise _refuse(text, f"the operator {type(node.op).__name__} is not allowed")
     if isinstance(node, ast.BinOp):
         op = _BINOPS.get(type(node.op))
         if op is None:
             raise _refuse(text, f"the operator {type(node.op).__name__} is not allowed")
-        return BinOp(op, _convert(node.left, text, variables), _convert(node.right, text, variables))
+        return BinOp(op, _convert(node.left, text, variables, variable), _convert(node.right, text, variables, variable))
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name):
             raise _refuse(text, "only calls of the listed functions by name are allowed")
@@ -203,13 +224,13 @@ def _convert(node: ast.AST, text: str, variables: set[str]) -> Node:
         if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
             raise _refuse(text, f"{name}(...) takes exactly one argument")
         if name in FUNCTIONS:
-            return Call(name, _convert(node.args[0], text, variables))
+            return Call(name, _convert(node.args[0], text, variables, variable))
         m = _HERMITE_RE.match(name)
         if m:
             degree = int(m.group(2))
             if degree > MAX_DEGREE:
                 raise _refuse(text, f"Hermite degree {degree} is above the maximum {MAX_DEGREE}")
-            return Call(m.group(1), _convert(node.args[0], text, variables), degree)
+            return Call(m.group(1), _convert(node.args[0], text, variables, variable), degree)
         raise _refuse(text, f"unknown function {name!r}")
     raise _refuse(text, f"{type(node).__name__} is not allowed")
 

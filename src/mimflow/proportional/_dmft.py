@@ -1,0 +1,403 @@
+r"""Discrete-time DMFT of full-batch GD on a single-index model (MATH.md 3.3), solved by Monte Carlo.
+
+Internal convention of MATH.md 3.2 (``X`` with ``N(0, 1/d)`` entries, ``theta = sqrt(d) w``,
+``eta = eta~/alpha``, ``lambda = alpha lambda~``, ``rho = E theta*^2 = 1``). Every step ``k`` of the
+algorithm is a first-order step ``theta^{k+1} = a_k theta^k - b_k X^T g^k`` with ``g^k = G_k(r^k; y)``,
+``r^k = X theta^k``:
+
+* GD: ``a_k = 1 - eta lambda``, ``b_k = eta``, ``G_k = l'``;
+* shifted, normalised power iteration (the spectral start, MATH.md 3.3): ``a_k = s_k c``,
+  ``b_k = s_k``, ``G_k(r; y) = -T(y) r`` (so ``dG/dy = -T'(y) r`` carries the signal).
+
+**Coordinate (theta-side) process.** Linear in its Gaussian input, so it is carried *exactly* by
+coefficients: ``theta^k = A_k theta^0 + B_k theta* + sum_{s<k} R_theta(k, s) u^s`` with ``u ~ N(0, C_g)``
+independent of ``(theta^0, theta*)``:
+
+.. math::
+
+    A_{k+1} &= a_k A_k - b_k \textstyle\sum_{s\le k} R_g(k,s) A_s,\qquad
+    B_{k+1} = a_k B_k - b_k \textstyle\sum_{s\le k} R_g(k,s) B_s - b_k \nu_k,\\
+    R_\theta(k+1, s) &= a_k R_\theta(k,s) - b_k \textstyle\sum_{q=s+1}^{k} R_g(k,q) R_\theta(q,s) + b_k 1[s=k],
+
+so ``m_k = m_0 A_k + B_k`` and ``C_theta = q_0 A A^T + m_0 (A B^T + B A^T) + B B^T + R_theta C_g R_theta^T``.
+For the power iteration ``s_k`` makes ``C_theta(k+1, k+1) = 1`` (deterministic in the limit).
+
+**Sample (r-side) process**, by Monte Carlo over ``N`` paths: ``(r*, w^0, w^1, ...)`` centred
+Gaussian with ``E r*^2 = 1``, ``E w^k r* = m_k``, ``E w^k w^s = C_theta(k, s)``; ``y = f(r*) + sigma eps``;
+``r^k = w^k - sum_{s<k} R_theta(k, s) g^s``. Each new ``w^k`` is drawn *conditionally on the stored
+past* ``(r*, w^0..w^{k-1})``: regression coefficients from the exact covariance by an eigenvalue
+pseudo-inverse (relative cutoff ``PINV_RTOL``) plus fresh noise of the residual variance. A plain
+Cholesky factor fails here, because ``C_theta`` becomes singular as GD converges (``w^k -> w^{k-1}``).
+The kernels are sample means:
+
+.. math::
+
+    C_g(k,s) = \alpha E[g^k g^s],\quad R_g(k,s) = \alpha E\Big[\frac{\partial g^k}{\partial w^s}\Big]\ (s\le k),
+    \quad \nu_k = \alpha E\Big[\frac{\partial g^k}{\partial r^*}\Big].
+
+Pathwise derivatives: ``dr^k/dr*`` goes forward (one stored row per step); the row
+``dg^k/dw^s = G_k'(r^k) a_s`` comes from an adjoint sweep ``a_k = 1``,
+``a_q = -G_q'(r^q) sum_{q<p<=k} R_theta(p, q) a_p`` that needs only the stored ``(T, N)`` arrays of
+``G'`` (no ``(T, T, N)`` tensor). The sweep is blocked: within a block of ``BLOCK`` times it is
+sequential, across blocks it is one matrix product shared by all paths, so the ``O(T^3 N)`` cost
+runs at matrix-multiply speed.
+
+**Error bars.** The paths are split into ``batches`` independent DMFT solutions (vmapped); the
+reported value is their mean and the error bar ``std / sqrt(batches)``, the standard error of the
+mean (the kernels' ``O(1/N)`` bias is far smaller for ``N/batches >= 10^3``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _jax  # noqa: F401  (x64)
+from .._errors import MimflowError
+
+__all__ = ["DMFTSolution", "solve_dmft"]
+
+PINV_RTOL = 1e-11
+"""Relative eigenvalue cutoff of the pseudo-inverse in the conditional sampling."""
+
+BLOCK = 16
+"""Block size (in time) of the adjoint sweep."""
+
+
+@dataclass(frozen=True)
+class DMFTSolution:
+    """DMFT prediction for GD steps ``t = 0..T`` (after the spectral prefix, if any).
+
+    Arrays of shape ``(T + 1,)``: ``overlap`` (``m_t``), ``norm2`` (``q_t``), ``train_error``,
+    ``test_error``, each with ``*_se`` (Monte Carlo standard error over ``batches``). Also the
+    per-batch arrays ``batch_overlap`` etc. ``(batches, T + 1)``, the kernels of the first batch
+    (``C_theta``, ``R_theta``, ``C_g``, ``R_g`` ``(K+T+1, K+T+1)``, ``nu``), ``power_steps`` ``K`` (0 for an
+    independent start), ``power_residual`` (``1 - corr(theta^K, theta^{K-1})`` at the switch to GD),
+    ``shift`` ``c``, ``paths`` ``N`` and ``seconds``.
+    """
+
+    steps: np.ndarray
+    overlap: np.ndarray
+    overlap_se: np.ndarray
+    norm2: np.ndarray
+    norm2_se: np.ndarray
+    train_error: np.ndarray
+    train_error_se: np.ndarray
+    test_error: np.ndarray
+    test_error_se: np.ndarray
+    batch_overlap: np.ndarray
+    batch_norm2: np.ndarray
+    batch_train_error: np.ndarray
+    kernels: dict
+    power_steps: int
+    power_residual: float
+    shift: float
+    paths: int
+    batches: int
+    seconds: float
+
+
+def conditional_regression(Cth: np.ndarray, m: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Regression of ``w^k`` on ``(r*, w^0..w^{k-1})`` for a batch of covariances (NumPy, float64).
+
+    ``Cth (B, Tt+1, Tt+1)``, ``m (B, Tt+1)``. Returns ``beta (B, Tt+1)`` (zero beyond index ``k``) and
+    the residual variance ``(B,)``, from an eigenvalue pseudo-inverse of the past covariance in
+    correlation scale (eigenvalues below ``PINV_RTOL`` times the largest are dropped): stable when the
+    past is (nearly) linearly dependent, as it becomes when GD converges.
+    """
+    batches, size = m.shape
+    past = np.zeros((batches, k + 1, k + 1))
+    past[:, 0, 0] = 1.0
+    past[:, 0, 1:] = m[:, :k]
+    past[:, 1:, 0] = m[:, :k]
+    past[:, 1:, 1:] = Cth[:, :k, :k]
+    cross = np.concatenate([m[:, k:k + 1], Cth[:, :k, k]], axis=1)  # (B, k+1)
+    diag = np.maximum(np.diagonal(past, axis1=1, axis2=2), 1e-300)
+    scale = 1.0 / np.sqrt(diag)
+    corr = past * scale[:, :, None] * scale[:, None, :]
+    evals, evecs = np.linalg.eigh(corr)
+    keep = evals > PINV_RTOL * evals.max(axis=1, keepdims=True)
+    inv = np.where(keep, 1.0 / np.where(keep, evals, 1.0), 0.0)
+    rhs = cross * scale
+    beta_c = np.einsum("bij,bj,bkj,bk->bi", evecs, inv, evecs, rhs)
+    beta = beta_c * scale
+    var = Cth[:, k, k] - np.einsum("bi,bi->b", beta, cross)
+    out = np.zeros((batches, size))
+    out[:, :k + 1] = beta
+    return out, np.maximum(var, 0.0)
+
+
+def _adjoint_row(R, D, k, n_time: int):
+    """``a_s = d r^k / d w^s`` for ``s <= k`` on every path; ``R (Tt, Tt)`` strictly lower, ``D (Tt, N)``.
+
+    Blocked right-looking sweep over tiles of ``BLOCK`` times, from the tile holding ``k`` down to 0:
+    inside a tile ``a_q = -D_q (acc_q + sum_{p in tile, p > q} R[p, q] a_p)`` sequentially; then the
+    tile's contribution ``R[tile, lower tile]^T a_tile`` is added to the accumulator of every lower
+    tile (a ``BLOCK x BLOCK`` by ``BLOCK x N`` product each). Work ``~ k^2 N / 2`` per call.
+    """
+    n_blocks = n_time // BLOCK
+    N = D.shape[1]
+    top = k // BLOCK
+
+    def block_body(i, carry):
+        a, acc = carry
+        j = top - i
+        lo = j * BLOCK
+        acc_blk = acc[j]
+        D_blk = jax.lax.dynamic_slice(D, (lo, 0), (BLOCK, N))
+        R_blk = jax.lax.dynamic_slice(R, (lo, lo), (BLOCK, BLOCK))
+        vals = [None] * BLOCK
+        for q in range(BLOCK - 1, -1, -1):  # sequential inside the tile
+            t = lo + q
+            inner = acc_blk[q]
+            for p in range(q + 1, BLOCK):
+                inner = inner + R_blk[p, q] * vals[p]
+            vals[q] = jnp.where(t == k, 1.0, jnp.where(t < k, -D_blk[q] * inner, 0.0))
+        new_blk = jnp.stack(vals)
+        a = a.at[j].set(new_blk)
+
+        def lower(jj, acc):
+            R_tile = jax.lax.dynamic_slice(R, (lo, jj * BLOCK), (BLOCK, BLOCK))  # R[p in tile j, q in tile jj]
+            return acc.at[jj].add(R_tile.T @ new_blk)
+
+        acc = jax.lax.fori_loop(0, j, lower, acc)
+        return a, acc
+
+    zeros = jnp.zeros((n_blocks, BLOCK, N))
+    a, _ = jax.lax.fori_loop(0, top + 1, block_body, (zeros, zeros))
+    return a.reshape(n_time, N)
+
+
+def _make_step(problem, n_time: int, mean_y: float):
+    """The jitted DMFT step for one batch of paths (vmapped over batches)."""
+    alpha = problem.alpha
+    loss = problem.loss
+    spectral = problem.init.kind == "spectral"
+
+    def step(state, k, kind_gd, a_k, b_k, normalise, q0, m0, beta, var, key):
+        Z, G, D, H, y, fp, Ty, dTy = (state[x] for x in ("Z", "G", "D", "H", "y", "fp", "Ty", "dTy"))
+        Cth, Rth, A, B, Cg, Rg, nu, mvec = (state[x] for x in ("Cth", "Rth", "A", "B", "Cg", "Rg", "nu", "m"))
+        N = Z.shape[1]
+        idx = jnp.arange(n_time + 1)
+        # ---- conditional sample of w^k given (r*, w^0..w^{k-1})  (Z rows 0..k; beta from the host)
+        xi = jax.random.normal(key, (N,))
+        w = beta @ Z + jnp.sqrt(var) * xi
+        Z = Z.at[k + 1].set(w)
+        # ---- r^k, g^k and its derivatives
+        Rk = Rth[k, :n_time]
+        r = w - Rk @ G
+        g_gd, d_gd, e_gd = loss.d1(r, y), loss.d2(r, y), loss.dy1(r, y)
+        g_pi, d_pi, e_pi = -Ty * r, -Ty, -dTy * r
+        g = jnp.where(kind_gd, g_gd, g_pi)
+        dg = jnp.where(kind_gd, d_gd, d_pi)
+        eg = jnp.where(kind_gd, e_gd, e_pi)
+        train = jnp.mean(loss.value(r, y))
+        G = G.at[k].set(g)
+        D = D.at[k].set(dg)
+        # ---- d r^k / d r*  (forward) and nu_k
+        drs = -(Rk @ H)
+        hk = dg * drs + eg * fp
+        H = H.at[k].set(hk)
+        nu = nu.at[k].set(alpha * jnp.mean(hk))
+        # ---- R_g(k, s) by the adjoint sweep; C_g(k, s)
+        adj = _adjoint_row(Rth[:n_time, :n_time], D, k, n_time)
+        rg_row = alpha * (adj @ dg) / N
+        Rg = Rg.at[k].set(jnp.where(jnp.arange(n_time) <= k, rg_row, 0.0))
+        cg_row = alpha * (G @ g) / N
+        cg_row = jnp.where(jnp.arange(n_time) <= k, cg_row, 0.0)
+        Cg = Cg.at[k].set(cg_row).at[:, k].set(cg_row)
+        # ---- theta-side row k+1 (exact given the kernels)
+        rg = Rg[k]
+        A_new = a_k * A[k] - b_k * (rg @ A[:n_time])
+        B_new = a_k * B[k] - b_k * (rg @ B[:n_time]) - b_k * nu[k]
+        R_new = a_k * Rth[k] - b_k * (rg @ Rth[:n_time]) + b_k * (jnp.arange(n_time) == k)
+
+        def cov_with(Aj, Bj, Rj):
+            return q0 * A_new * Aj + m0 * (A_new * Bj + B_new * Aj) + B_new * Bj + R_new @ Cg @ Rj.T
+
+        c_new_new = cov_with(A_new, B_new, R_new[None, :])[0]
+        scale = jnp.where(normalise, 1.0 / jnp.sqrt(jnp.maximum(c_new_new, 1e-300)), 1.0)
+        A_new, B_new, R_new = scale * A_new, scale * B_new, scale * R_new
+        A = A.at[k + 1].set(A_new)
+        B = B.at[k + 1].set(B_new)
+        Rth = Rth.at[k + 1].set(R_new)
+        c_row = cov_with(A, B, Rth)  # (n_time + 1,)
+        c_row = jnp.where(idx <= k + 1, c_row, 0.0)
+        Cth = Cth.at[k + 1].set(c_row).at[:, k + 1].set(c_row)
+        mvec = mvec.at[k + 1].set(m0 * A_new + B_new)
+        new = dict(state, Z=Z, G=G, D=D, H=H, Cth=Cth, Rth=Rth, A=A, B=B, Cg=Cg, Rg=Rg, nu=nu, m=mvec)
+        return new, train
+
+    del spectral, mean_y
+    return jax.jit(jax.vmap(step, in_axes=(0, None, None, None, None, None, None, None, 0, 0, 0)))
+
+
+def _init_state(problem, n_time: int, batches: int, N: int, key, q0: float, m0: float, mean_y: float):
+    """Initial r-side draws (``r*, eps``) and theta-side coefficients for ``theta^0``."""
+    k1, k2 = jax.random.split(key)
+    rstar = jax.random.normal(k1, (batches, N))
+    eps = jax.random.normal(k2, (batches, N))
+    y = problem.labels(rstar, eps)
+    fp = problem.f_prime(rstar)
+    if problem.init.kind == "spectral":
+        Ty = problem.T(y, mean_y)
+        dTy = problem.T_prime(y, mean_y)
+        A0, B0 = 0.0, 1.0
+    else:
+        Ty = jnp.zeros_like(y)
+        dTy = jnp.zeros_like(y)
+        A0, B0 = 1.0, 0.0
+    Z = jnp.zeros((batches, n_time + 1, N)).at[:, 0].set(rstar)
+    A = jnp.zeros((batches, n_time + 1)).at[:, 0].set(A0)
+    B = jnp.zeros((batches, n_time + 1)).at[:, 0].set(B0)
+    c00 = q0 * A0 * A0 + 2 * m0 * A0 * B0 + B0 * B0
+    Cth = jnp.zeros((batches, n_time + 1, n_time + 1)).at[:, 0, 0].set(c00)
+    mvec = jnp.zeros((batches, n_time + 1)).at[:, 0].set(m0 * A0 + B0)
+    zeros_tn = jnp.zeros((batches, n_time, N))
+    return dict(Z=Z, G=zeros_tn, D=zeros_tn, H=zeros_tn, y=y, fp=fp, Ty=Ty, dTy=dTy,
+                Cth=Cth, Rth=jnp.zeros((batches, n_time + 1, n_time)), A=A, B=B,
+                Cg=jnp.zeros((batches, n_time, n_time)), Rg=jnp.zeros((batches, n_time, n_time)),
+                nu=jnp.zeros((batches, n_time)), m=mvec)
+
+
+def _regression(state: dict, k: int):
+    beta, var = conditional_regression(np.asarray(state["Cth"]), np.asarray(state["m"]), k)
+    return jnp.asarray(beta), jnp.asarray(var)
+
+
+def _round_up(n: int) -> int:
+    return BLOCK * (-(-int(n) // BLOCK))
+
+
+def _pad_state(state: dict, old: int, new: int) -> dict:
+    """Zero-pad every time axis of the DMFT state from ``old`` (or ``old + 1``) to ``new`` (``new + 1``)."""
+    out = {}
+    for name, x in state.items():
+        pads = [(0, 0)] * x.ndim
+        for ax in range(1, x.ndim):
+            if name in ("y", "fp", "Ty", "dTy"):
+                break
+            if ax == x.ndim - 1 and name in ("Z", "G", "D", "H"):
+                break  # the path axis
+            if x.shape[ax] in (old, old + 1):
+                pads[ax] = (0, new - old)
+        out[name] = jnp.pad(x, pads)
+    return out
+
+
+def solve_dmft(problem, n_steps: int, *, paths: int = 20_000, batches: int = 10, key=None, seed: int = 0,
+               power_steps: int | None = None, power_tol: float = 1e-9, max_power_steps: int = 200,
+               progress=None) -> DMFTSolution:
+    """Solve the DMFT of GD (after the spectral prefix for ``init = spectral``) for ``n_steps`` steps.
+
+    Args:
+        problem: a :class:`._problem.ProportionalGD`.
+        n_steps: number of GD steps ``T``.
+        paths: total Monte Carlo paths ``N`` (split into ``batches`` independent solutions).
+        batches: number of independent batches (error bars); ``paths`` must be divisible by it.
+        key / seed: the PRNG key (``PRNGKey(seed)`` if ``key`` is None).
+        power_steps: fixed number ``K`` of power-iteration steps for the spectral start; by default
+            iterate until ``1 - corr(theta^{k+1}, theta^k) < power_tol`` (at most ``max_power_steps``).
+        progress: optional callable taking a fraction in ``[0, 1]``.
+
+    Cost ``O((K+T)^3 N)`` time (at matrix-multiply speed) and ``O((K+T) N)`` memory.
+    """
+    from ._population import test_error
+    from ._problem import shift_bound
+
+    start_time = time.perf_counter()
+    n_steps = int(n_steps)
+    if n_steps < 0:
+        raise MimflowError(f"steps must be >= 0, got {n_steps}")
+    if batches < 2:
+        raise MimflowError(f"batches must be >= 2 (error bars need independent batches), got {batches}")
+    if paths % batches or paths // batches < 10:
+        raise MimflowError(f"paths = {paths} must be a multiple of batches = {batches} with >= 10 paths per batch")
+    N = paths // batches
+    key = jax.random.PRNGKey(seed) if key is None else key
+    init = problem.init
+    spectral = init.kind == "spectral"
+    if spectral:
+        q0, m0 = 1.0, 1.0
+        k_max = int(power_steps) if power_steps is not None else int(max_power_steps)
+        k_guess = k_max if power_steps is not None else min(k_max, 48)
+    else:
+        q0 = init.norm**2
+        m0 = init.norm * init.overlap if init.kind == "warm" else 0.0
+        k_max = k_guess = 0
+    n_time = _round_up(k_guess + n_steps + 1)
+    mean_y = problem.label_mean() if spectral else 1.0
+    key, k_init = jax.random.split(key)
+    state = _init_state(problem, n_time, batches, N, k_init, q0, m0, mean_y)
+    shift = 0.0
+    if spectral:
+        ty = np.asarray(state["Ty"])
+        if not np.all(np.isfinite(ty)):
+            raise MimflowError(f"preprocessing {problem.preprocessing.name!r} is not finite on the labels: "
+                               "use a bounded one (e.g. trimmed, or optimal with clip)")
+        shift = shift_bound(problem.alpha, float(ty.min()))
+    step = _make_step(problem, n_time, mean_y)
+    gd_a, gd_b = 1.0 - problem.eta * problem.lam, problem.eta
+    k = 0
+    power_residual = 0.0
+    K = 0
+    if spectral:
+        while K < k_max:
+            if K + n_steps + 1 >= n_time:  # grow the time buffers (and recompile) as the prefix lengthens
+                new_n = _round_up(min(k_max, 2 * K) + n_steps + 1)
+                state = _pad_state(state, n_time, new_n)
+                n_time = new_n
+                step = _make_step(problem, n_time, mean_y)
+            key, sub = jax.random.split(key)
+            state, _ = step(state, k, False, shift, 1.0, True, q0, m0, *_regression(state, k), jax.random.split(sub, batches))
+            k += 1
+            K += 1
+            C = np.asarray(state["Cth"][:, k - 1:k + 1, k - 1:k + 1]).mean(axis=0)
+            power_residual = float(1.0 - C[0, 1] / math.sqrt(C[0, 0] * C[1, 1]))
+            if progress is not None:
+                progress(0.5 * K / (k_max + n_steps + 1))
+            if power_steps is None and abs(power_residual) < power_tol:
+                break
+        if power_steps is None and abs(power_residual) >= power_tol:
+            raise MimflowError(
+                f"the power iteration of the spectral start did not converge in {k_max} steps "
+                f"(1 - corr = {power_residual:.2e}): the spectral gap is too small at this alpha; raise alpha, "
+                "use another preprocessing, or set power_steps")
+        # theta^K becomes the GD start with norm init.norm: rescale its row.
+        kappa = init.norm
+        state = dict(state)
+        state["A"] = state["A"].at[:, K].multiply(kappa)
+        state["B"] = state["B"].at[:, K].multiply(kappa)
+        state["Rth"] = state["Rth"].at[:, K].multiply(kappa)
+        state["Cth"] = state["Cth"].at[:, K].multiply(kappa).at[:, :, K].multiply(kappa)
+        state["m"] = state["m"].at[:, K].multiply(kappa)
+    trains = []
+    for t in range(n_steps + 1):
+        key, sub = jax.random.split(key)
+        state, train = step(state, k, True, gd_a, gd_b, False, q0, m0, *_regression(state, k), jax.random.split(sub, batches))
+        trains.append(train)
+        k += 1
+        if progress is not None:
+            progress((K + t + 1) / (K + n_steps + 1))
+    sl = slice(K, K + n_steps + 1)
+    m = np.asarray(state["m"][:, sl])
+    Cd = np.asarray(jnp.diagonal(state["Cth"], axis1=1, axis2=2)[:, sl])
+    train = np.stack([np.asarray(x) for x in trains], axis=1)
+    if not (np.all(np.isfinite(m)) and np.all(np.isfinite(Cd)) and np.all(np.isfinite(train))):
+        raise MimflowError("the DMFT diverged (NaN/inf): GD itself diverges for this lr (lower lr or raise ridge)")
+    test = test_error(problem, m, Cd)
+
+    def mse(x):
+        return x.mean(axis=0), x.std(axis=0, ddof=1) / math.sqrt(x.shape[0])
+
+    (mo, mse_), (qo, qse), (tro, trse), (teo, tese) = mse(m), mse(Cd), mse(train), mse(test)
+    kernels = {name: np.asarray(state[name][0]) for name in ("Cth", "Rth", "Cg", "Rg", "nu", "m")}
+    kernels["switch"] = K
+    return DMFTSolution(np.arange(n_steps + 1), mo, mse_, qo, qse, tro, trse, teo, tese, m, Cd, train, kernels,
+                        K, power_residual, shift, paths, batches, time.perf_counter() - start_time)

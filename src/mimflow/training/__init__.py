@@ -1,0 +1,20 @@
+"""Finite-sample training on Gaussian samples: online SGD (d-dimensional or exact reduced chain) and full-batch GD.
+
+See MATH.md 1.7-1.9 and 2.2; :mod:`mimflow.training._algorithms` (the algorithms and their
+population risks), :mod:`mimflow.training._engines` (the two engines, the exact reduced chain and
+the time mapping ``t = step * lr``).
+"""
+
+from ._algorithms import ALGORITHMS as ALGORITHMS
+from ._algorithms import CONSTRAINTS as CONSTRAINTS
+from ._algorithms import TrainingAlgorithm as TrainingAlgorithm
+from ._algorithms import make_algorithm as make_algorithm
+from ._online import ENGINES as ENGINES
+from ._online import save_steps as save_steps
+from ._online import train_full_batch as train_full_batch
+from ._online import train_online as train_online
+from ._reference import max_deviation as max_deviation
+from ._reference import population_reference as population_reference
+from ._scaling import Scaling as Scaling
+from ._scaling import resolve_learning_rate as resolve_learning_rate
+from ._scaling import resolve_size as resolve_size

@@ -1,0 +1,305 @@
+r"""The two engines of online SGD: d-dimensional samples, and the exact reduced Gram-matrix chain.
+
+Both engines run the same :class:`~mimflow.training.TrainingAlgorithm` (per-sample coefficient
+``a(lambda, y)``, :mod:`mimflow.training._algorithms`). By rotation invariance of the data the
+teacher is ``W* = [U; 0]`` with ``U^T U = P`` (``U = chol(P)^T``), so ``z = W*^T x = U^T x_{1:r}``.
+
+**d-dimensional engine.** Draw ``X (B, d)``, ``Z = X_{:, :r} U``, ``Lambda = X W``,
+``y = f*(Z) + sigma xi``, ``A = a(Lambda, y)`` and set :math:`W \leftarrow \mathcal R(W - \tfrac{\eta}{B}X^TA)`.
+
+**Reduced engine (exact in law).** The state is the Gram matrix of ``[W*, W]``,
+:math:`G = \begin{pmatrix}P & M\\ M^T & Q\end{pmatrix}`, ``M = W*^T W``, ``Q = W^T W``. Given ``G``, with an
+orthonormal basis of ``span(W*, W)`` (rank ``r + p`` almost surely) and ``E (B, r+p)`` the standard
+Gaussian coordinates of the batch in that basis,
+
+.. math::
+
+    Z = E_1 L_P^T,\qquad \Lambda = E_1 K^T + E_2 S^{1/2},\qquad
+    K = M^T L_P^{-T},\quad S = Q - K K^T,\quad P = L_P L_P^T,
+
+which is the law :math:`(Z, \Lambda) \sim N(0, G)` row by row. The components of the samples
+orthogonal to that span are independent of everything else, and they enter the update only through
+:math:`A^T X\Pi^\perp X^T A = (Y^TA)^T(Y^TA)` with ``Y (d-r-p, B)`` i.i.d. standard: conditionally on
+``A`` this is :math:`\mathrm{Wishart}_p(d-r-p,\ A^TA)`, drawn with the Bartlett decomposition in
+:math:`O(p^3)` whatever ``B`` and ``d`` (for ``B = 1``: :math:`\chi^2_{d-r-p}\,aa^T`, i.e.
+:math:`\|x\|^2 = |E|^2 + \chi^2_{d-r-p}`). Then, exactly,
+
+.. math::
+
+    M' = M - \tfrac{\eta}{B}Z^TA,\qquad
+    Q' = Q - \tfrac{\eta}{B}(\Lambda^TA + A^T\Lambda)
+         + \tfrac{\eta^2}{B^2}\big((E^TA)^T(E^TA) + \mathrm{Wishart}_p(d-r-p, A^TA)\big),
+
+followed by the retraction in overlaps: Stiefel :math:`M \leftarrow M'Q'^{-1/2},\ Q \leftarrow I`;
+sphere :math:`D = \mathrm{diag}(Q')^{-1/2}`, :math:`M \leftarrow M'D,\ Q \leftarrow DQ'D`; free: none.
+Cost per step ``O(B (r+p) p + p^3)``, independent of ``d``.
+
+**Initial condition** (the same law in both engines): ``W = R(Z_W)`` with ``Z_W (d, p)`` standard
+Gaussian and ``R`` the polar factor (Stiefel, Haar) or the column normalisation (sphere, free:
+independent uniform unit columns). Reduced: the first ``r`` rows ``Z_1`` of ``Z_W`` and
+:math:`Z_W^TZ_W = Z_1^TZ_1 + \mathrm{Wishart}_p(d-r, I)` (Bartlett) give ``M = U^T Z_1 R`` and ``Q``
+exactly (as in :func:`mimflow.dynamics.haar_overlaps`).
+
+**Noise correction.** To first order the retraction removes the second-order term: for the
+Stiefel/sphere constraints, in time ``t = eta * step``,
+:math:`\dot M = F(M) - \frac{\eta d}{2B}\,M\,\mathrm{diag\ or\ full}\,\mathbb{E}[aa^T] + O(\eta)`, so the population
+flow ``F`` is the limit :math:`\eta d/B \to 0` (e.g. :math:`\eta = \eta_0/d`, :math:`\eta_0 \to 0`).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _jax  # noqa: F401
+from ._algorithms import TrainingAlgorithm
+
+
+class ReducedState(NamedTuple):
+    M: jax.Array  # (r, p)
+    Q: jax.Array  # (p, p)
+    params: dict
+    key: jax.Array
+
+
+class FullState(NamedTuple):
+    W: jax.Array  # (d, p)
+    params: dict
+    key: jax.Array
+
+
+def psd_sqrt(S):
+    """Symmetric square root of a symmetric PSD matrix (negative rounding eigenvalues clipped)."""
+    if S.shape[0] == 1:
+        return jnp.sqrt(jnp.maximum(S, 0.0))
+    w, V = jnp.linalg.eigh(0.5 * (S + S.T))
+    return (V * jnp.sqrt(jnp.maximum(w, 0.0))[None, :]) @ V.T
+
+
+def inverse_sqrt(S):
+    """``S^{-1/2}`` of a symmetric positive definite matrix."""
+    if S.shape[0] == 1:
+        return 1.0 / jnp.sqrt(S)
+    w, V = jnp.linalg.eigh(0.5 * (S + S.T))
+    return (V / jnp.sqrt(w)[None, :]) @ V.T
+
+
+def chi2(key, dof):
+    """A chi-square variable with ``dof`` (possibly traced, real) degrees of freedom."""
+    return 2.0 * jax.random.gamma(key, dof / 2.0, dtype=jnp.float64)
+
+
+def bartlett_from(chi2s, normals, p: int):
+    """Lower-triangular ``L`` with ``L L^T ~ Wishart_p(dof, I)``: ``chi2s`` (p,) with dof - i degrees of
+    freedom, ``normals`` (p(p-1)/2,) standard normals below the diagonal."""
+    rows, cols = np.tril_indices(p, k=-1)
+    L = jnp.zeros((p, p), dtype=jnp.float64).at[rows, cols].set(normals)
+    return L + jnp.diag(jnp.sqrt(chi2s))
+
+
+def bartlett(key, dof, p: int):
+    """Lower-triangular ``L`` with ``L L^T ~ Wishart_p(dof, I)`` (``dof`` may be traced)."""
+    k1, k2 = jax.random.split(key)
+    chi2s = chi2(k1, dof - jnp.arange(p, dtype=jnp.float64))
+    normals = jax.random.normal(k2, (p * (p - 1) // 2,), dtype=jnp.float64)
+    return bartlett_from(chi2s, normals, p)
+
+
+def wishart_from(chi2s, normals, C):
+    r""":math:`\mathrm{Wishart}_p(\mathrm{dof}, C)` as :math:`C^{1/2}LL^TC^{1/2}` from the Bartlett variables
+    (any square root works: the standard Wishart is rotation invariant)."""
+    p = C.shape[0]
+    if p == 1:
+        return C * chi2s[0]
+    SL = psd_sqrt(C) @ bartlett_from(chi2s, normals, p)
+    return SL @ SL.T
+
+
+def _constants(algo: TrainingAlgorithm):
+    L_P = np.linalg.cholesky(algo.teacher_gram)
+    return jnp.asarray(L_P), jnp.asarray(np.linalg.inv(L_P)), jnp.asarray(L_P.T)
+
+
+def _labels(algo, Z, key):
+    y = algo.labels(Z)
+    if algo.noise > 0:
+        y = y + algo.noise * jax.random.normal(key, y.shape, dtype=jnp.float64)
+    return y
+
+
+# ----------------------------------------------------------------------------- reduced
+
+
+def _fields_from(algo: TrainingAlgorithm, M, Q, E):
+    """``Z (n, r)``, ``Lambda (n, p)`` from standard coordinates ``E (n, r+p)`` (module docstring)."""
+    L_P, L_P_inv, _ = _constants(algo)
+    r = algo.r
+    Kt = L_P_inv @ M  # (r, p) = K^T
+    S = Q - Kt.T @ Kt
+    return E[:, :r] @ L_P.T, E[:, :r] @ Kt + E[:, r:] @ psd_sqrt(S)
+
+
+def reduced_local_fields(algo: TrainingAlgorithm, M, Q, key, n: int):
+    """``E (n, r+p)``, ``Z (n, r)``, ``Lambda (n, p)`` drawn exactly from the Gram matrix of ``[W*, W]``."""
+    E = jax.random.normal(key, (n, algo.r + algo.p), dtype=jnp.float64)
+    Z, lam = _fields_from(algo, M, Q, E)
+    return E, Z, lam
+
+
+def retract_overlaps(constraint: str, M, Q):
+    """Retraction of the student written in overlaps (see the module docstring)."""
+    if constraint == "stiefel":
+        return M @ inverse_sqrt(Q), jnp.eye(Q.shape[0])
+    if constraint == "sphere":
+        s = 1.0 / jnp.sqrt(jnp.diag(Q))
+        Qn = Q * s[:, None] * s[None, :]
+        Qn = jnp.where(jnp.eye(Q.shape[0], dtype=bool), 1.0, Qn)
+        return M * s[None, :], Qn
+    return M, 0.5 * (Q + Q.T)
+
+
+def _maybe_refit_fresh(algo, step, params, key, sample):
+    """Refit the link on a fresh batch every ``refit_every`` steps (``sample(key, n) -> (Z, lam)``)."""
+    if algo.fit is None or algo.link_fit != "fresh":
+        return params
+
+    def refit(params):
+        k1, k2 = jax.random.split(key)
+        Z, lam = sample(k1, algo.fit_batch)
+        return algo.fit(params, lam, _labels(algo, Z, k2))
+
+    if algo.refit_every == 1:
+        return refit(params)
+    return jax.lax.cond(step % algo.refit_every == 0, refit, lambda q: q, params)
+
+
+def _after_step_fit(algo, step, params, lam, y):
+    if algo.fit is None or algo.link_fit != "running":
+        return params
+    if algo.refit_every == 1:
+        return algo.fit(params, lam, y)
+    return jax.lax.cond(step % algo.refit_every == 0, lambda q: algo.fit(q, lam, y), lambda q: q, params)
+
+
+def _sgd_params(params, grads, eta):
+    return jax.tree_util.tree_map(lambda a, g: a - eta * g, params, grads)
+
+
+def reduced_step(algo: TrainingAlgorithm, d, eta, batch: int, step, state: ReducedState) -> ReducedState:
+    """One exact step of the reduced chain for one seed (``d`` and ``eta`` may be traced).
+
+    All the step's Gaussians come from one draw (batch coordinates ``E``, label noise, the Bartlett
+    normals) and its chi-squares from one gamma draw, to keep the per-step overhead small.
+    """
+    M, Q, params, key = state
+    r, p = algo.r, algo.p
+    fresh = algo.fit is not None and algo.link_fit == "fresh"
+    if fresh:
+        key, k_normal, k_gamma, k_fit = jax.random.split(key, 4)
+    else:
+        key, k_normal, k_gamma = jax.random.split(key, 3)
+        k_fit = None
+
+    def sample(k, n):
+        _, Z, lam = reduced_local_fields(algo, M, Q, k, n)
+        return Z, lam
+
+    params = _maybe_refit_fresh(algo, step, params, k_fit, sample)
+    n_e, n_tri = batch * (r + p), p * (p - 1) // 2
+    normals = jax.random.normal(k_normal, (n_e + batch + n_tri,), dtype=jnp.float64)
+    E = normals[:n_e].reshape(batch, r + p)
+    Z, lam = _fields_from(algo, M, Q, E)
+    y = algo.labels(Z)
+    if algo.noise > 0:
+        y = y + algo.noise * normals[n_e:n_e + batch]
+    A, grads = algo.coefficients(params, lam, y)
+    chi2s = chi2(k_gamma, d - (r + p) - jnp.arange(p, dtype=jnp.float64))
+    c = eta / batch
+    LA = lam.T @ A
+    EA = E.T @ A
+    W2 = wishart_from(chi2s, normals[n_e + batch:], A.T @ A)
+    Q_new = Q - c * (LA + LA.T) + c * c * (EA.T @ EA + W2)
+    M_new = M - c * (Z.T @ A)
+    params = _after_step_fit(algo, step, _sgd_params(params, grads, eta), lam, y)
+    M_new, Q_new = retract_overlaps(algo.constraint, M_new, Q_new)
+    return ReducedState(M_new, Q_new, params, key)
+
+
+def reduced_initial(algo: TrainingAlgorithm, d, key):
+    """Exact initial ``(M, Q)`` for one seed (see the module docstring)."""
+    _, _, U = _constants(algo)
+    r, p = algo.r, algo.p
+    k1, k2 = jax.random.split(key)
+    Z1 = jax.random.normal(k1, (r, p), dtype=jnp.float64)
+    L = bartlett(k2, d - r, p)
+    G = Z1.T @ Z1 + L @ L.T
+    if algo.constraint == "stiefel":
+        R = inverse_sqrt(G)
+        return U.T @ (Z1 @ R), jnp.eye(p)
+    s = 1.0 / jnp.sqrt(jnp.diag(G))
+    Q = G * s[:, None] * s[None, :]
+    Q = jnp.where(jnp.eye(p, dtype=bool), 1.0, Q)
+    return U.T @ (Z1 * s[None, :]), Q
+
+
+# ----------------------------------------------------------------------------- d-dimensional
+
+
+def retract_weights(constraint: str, W):
+    """Polar retraction (Stiefel), column normalisation (sphere) or nothing (free)."""
+    if constraint == "stiefel":
+        return W @ inverse_sqrt(W.T @ W)
+    if constraint == "sphere":
+        return W / jnp.linalg.norm(W, axis=0)[None, :]
+    return W
+
+
+def full_initial(algo: TrainingAlgorithm, d: int, key):
+    Zw = jax.random.normal(key, (d, algo.p), dtype=jnp.float64)
+    if algo.constraint == "stiefel":
+        return retract_weights("stiefel", Zw)
+    return Zw / jnp.linalg.norm(Zw, axis=0)[None, :]
+
+
+def full_overlaps(algo: TrainingAlgorithm, W):
+    """``M = W*^T W = U^T W_{:r}`` and ``Q = W^T W``."""
+    _, _, U = _constants(algo)
+    return U.T @ W[: algo.r], W.T @ W
+
+
+def full_step(algo: TrainingAlgorithm, d: int, eta, batch: int, step, state: FullState, *, sample_dtype=jnp.float64) -> FullState:
+    """One SGD step on ``d``-dimensional Gaussian samples for one seed."""
+    W, params, key = state
+    key, k_fit, k_x, k_noise = jax.random.split(key, 4)
+    _, _, U = _constants(algo)
+    r = algo.r
+
+    def draw(k, n):
+        X = jax.random.normal(k, (n, d), dtype=sample_dtype).astype(jnp.float64)
+        return X, X[:, :r] @ U, X @ W
+
+    def sample(k, n):
+        _, Z, lam = draw(k, n)
+        return Z, lam
+
+    params = _maybe_refit_fresh(algo, step, params, k_fit, sample)
+    X, Z, lam = draw(k_x, batch)
+    y = _labels(algo, Z, k_noise)
+    A, grads = algo.coefficients(params, lam, y)
+    W_new = W - (eta / batch) * (X.T @ A)
+    params = _after_step_fit(algo, step, _sgd_params(params, grads, eta), lam, y)
+    return FullState(retract_weights(algo.constraint, W_new), params, key)
+
+
+def full_batch_step(algo: TrainingAlgorithm, eta, X, Z, y, step, W, params):
+    """One full-batch GD step on a fixed sample ``X (n, d)`` (labels ``y``); the link is refitted on it."""
+    lam = X @ W
+    if algo.fit is not None:
+        params = algo.fit(params, lam, y) if algo.link_fit == "fresh" else _after_step_fit(algo, step, params, lam, y)
+    A, grads = algo.coefficients(params, lam, y)
+    n = X.shape[0]
+    W_new = W - (eta / n) * (X.T @ A)
+    return retract_weights(algo.constraint, W_new), _sgd_params(params, grads, eta)
