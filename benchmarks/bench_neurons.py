@@ -33,11 +33,52 @@ LINK, K, D = "h3", 4, 10_000
 RTOL = 1e-8
 
 
+def rosenbrock_comparison(n_total: int = 10_000) -> dict:
+    """The same neurons with the project's batched Rosenbrock solver (dynamics/_rosenbrock.py), stopped by a
+    residual that is small only after the escape; one save time (t_max). Same rtol; no escape times."""
+    import jax
+    import jax.numpy as jnp
+
+    from mimflow.dynamics._neurons import neuron_vector_field
+    from mimflow.dynamics._rosenbrock import rosenbrock_solve_batch
+
+    a = correlation_coefficients(LINK)
+    Q = np.eye(K)
+    t_max = 1e3 * search_time_prediction(a, K, D)["neuron_median_leading_order"]
+    m0 = neuron_initial_overlaps(Q, D, n_total, [0]).reshape(n_total, K)
+    aj, Qj = jnp.asarray(a), jnp.asarray(Q)
+
+    def field(m):
+        return neuron_vector_field(m, aj, Qj)
+
+    def residual(m):  # < stop only once escaped and steady
+        return jnp.where(jnp.max(jnp.abs(m)) >= 0.5, jnp.max(jnp.abs(field(m))), jnp.inf)
+
+    solve = jax.jit(lambda y0: rosenbrock_solve_batch(field, residual, y0, jnp.asarray([t_max]), rtol=RTOL,
+                                                      atol=1e-14, stop_loss=100 * RTOL, max_steps=100_000))
+    jax.block_until_ready(solve(jnp.asarray(m0)))
+    start = time.perf_counter()
+    ys, state = solve(jnp.asarray(m0))
+    jax.block_until_ready(ys)
+    rb = time.perf_counter() - start
+    solve_neurons(a, Q, m0[None], t_max=t_max, rtol=RTOL)
+    start = time.perf_counter()
+    run = solve_neurons(a, Q, m0[None], t_max=t_max, rtol=RTOL)
+    dp = time.perf_counter() - start
+    return {"neurons": n_total, "rosenbrock_seconds": rb, "rosenbrock_steps_max": int(np.max(state.steps)),
+            "dopri_seconds": dp, "dopri_steps_max": int(run.steps.max()), "ratio_rosenbrock_vs_dopri": rb / dp,
+            "final_overlap_max_abs_difference": float(np.max(np.abs(np.asarray(state.y) - run.m[0])))}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rosenbrock", action="store_true", help="only the comparison with the Rosenbrock solver")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
+    if args.rosenbrock:
+        print(json.dumps(rosenbrock_comparison(), indent=1))
+        return
     n, seeds = (1000, 10) if args.quick else (10_000, 100)
     a = correlation_coefficients(LINK)
     Q = np.eye(K)

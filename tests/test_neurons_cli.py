@@ -104,3 +104,15 @@ def test_bad_input_subcommands(capsys, tmp_path):
     np.savetxt(path, np.eye(3))
     code, _, err = run_cli(capsys, "neurons", "h3", "--k", "2", "--gram", str(path))
     assert code == 2 and "--k 3" in err
+
+
+def test_reproductions_registered(capsys):
+    from mimflow.experiments import list_reproductions
+
+    names = {rep.name for rep in list_reproductions()}
+    assert {"search-phase", "coverage", "beta-c"} <= names
+
+
+def test_neurons_help_mentions_subcommands(capsys):
+    code, out, _ = run_cli(capsys, "neurons", "--help")
+    assert code == 0 and "beta-c" in out and "phase-diagram" in out

@@ -204,6 +204,7 @@ from ._sweep import sweep as _sweep_command  # noqa: E402
 
 add_run_command(app, "hermite-mc")
 add_run_command(app, "flow")
+add_run_command(app, "train")
 add_run_command(app, "neurons")
 # `mimflow neurons beta-c ...` / `mimflow neurons phase-diagram ...` are routed to these hidden commands by main()
 for _name in ("neurons-beta-c", "neurons-phase-diagram"):

@@ -69,6 +69,13 @@ def add_run_command(app: typer.Typer, name: str) -> None:
         if key in command.positional:
             continue
         vm = " Comma list: all values in one run (vmapped)." if key in command.vmapped_fields else ""
+        if spec.annotation is bool:  # a plain boolean field is an on/off flag: --name / --no-name
+            params.append(inspect.Parameter(
+                _param_name(key), inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Optional[bool],
+                default=typer.Option(None, f"{_flag(key)}/--no-{_flag(key)[2:]}", show_default=False,
+                                     help=f"{spec.description} [default: {spec.default}]."),
+            ))
+            continue
         params.append(inspect.Parameter(
             _param_name(key), inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Optional[str],
             default=typer.Option(None, _flag(key), metavar=spec.metavar, show_default=False,
@@ -97,6 +104,8 @@ def add_run_command(app: typer.Typer, name: str) -> None:
 
     def impl(**kwargs: Any) -> None:
         texts = {key: kwargs[_param_name(key)] for key in fields if kwargs.get(_param_name(key)) is not None}
+        texts = {key: (("true" if value else "false") if isinstance(value, bool) else value)
+                 for key, value in texts.items()}
         config = resolve_cli_config(command, texts, kwargs["config_file"], kwargs["sets"] or [])
         if kwargs["show_config"]:
             sys.stdout.write(show_config_text(command, config))
@@ -162,7 +171,7 @@ class _progress_bar:
 
         console = Console(stderr=True)
         if console.is_terminal:
-            self._progress = Progress(TextColumn(f"{self.name}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                                       TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True)
             self._progress.start()
             self._task = self._progress.add_task(self.name, total=1.0)
@@ -171,6 +180,11 @@ class _progress_bar:
     def __call__(self, fraction: float) -> None:
         if self._progress is not None:
             self._progress.update(self._task, completed=float(fraction))
+
+    def describe(self, text: str) -> None:
+        """Show ``text`` (e.g. a rate such as ``'12.3k steps/s'``) after the command's name."""
+        if self._progress is not None:
+            self._progress.update(self._task, description=f"{self.name} {text}")
 
     def __exit__(self, *exc):
         if self._progress is not None:

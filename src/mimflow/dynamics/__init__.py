@@ -22,3 +22,11 @@ from ._endpoints import EndPoint as EndPoint
 from ._endpoints import TrapProbability as TrapProbability
 from ._endpoints import classify_end_point as classify_end_point
 from ._endpoints import trap_probability as trap_probability
+from ._neurons import NeuronRun as NeuronRun
+from ._neurons import classify_neuron_end_points as classify_neuron_end_points
+from ._neurons import equiangular_gram as equiangular_gram
+from ._neurons import neuron_initial_overlaps as neuron_initial_overlaps
+from ._neurons import neuron_vector_field as neuron_vector_field
+from ._neurons import solve_network_correlation_flow as solve_network_correlation_flow
+from ._neurons import solve_neurons as solve_neurons
+from ._neurons import solve_spherical_neurons as solve_spherical_neurons

@@ -82,6 +82,7 @@ from __future__ import annotations
 
 import math
 import time
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -201,8 +202,8 @@ def sgd_vs_ode(
     link: str = DEVIATION_LINK,
     ds=(300, 1000, 3000, 10000),
     seeds: int = 64,
-    eta0: float = 0.5,
-    t_max: float = 3.0,
+    eta0: float = 0.1,
+    t_max: float = 2.0,
     n_save: int = 60,
     engine: str = "reduced",
     noise: float = 0.0,
@@ -218,14 +219,14 @@ def sgd_vs_ode(
     deviation from the corrected ODE against ``d`` (expected ``-1/2``).
     """
     from ..targets import make_link
-    from ..training import Scaling, make_algorithm, train_online
+    from ..training import Scaling, train_online
 
     spec = make_link(link)
     if spec.r != 1:
         raise MimflowError(f"sgd_vs_ode needs a one-variable link, got {link!r} with r = {spec.r}")
     coeffs = spec.spectrum(12).coefficients
     v, C = online_limit_coefficients(coeffs, loss="planted", noise=noise)
-    algo = make_algorithm("planted", link, noise=noise) if noise else make_algorithm("planted", link)
+    algo = _build("planted", link, float(noise))
     out = {"link": link, "algorithm": "planted", "eta0": eta0, "lr": "eta0/d", "batch": 1, "t_max": t_max,
            "seeds": seeds, "engine": engine, "time_mapping": "t = step * eta, eta = eta0/d",
            "d": [int(d) for d in ds], "t": None, "m": [], "m_flow": [], "m_corrected": [],
@@ -302,9 +303,9 @@ def _median_with_se(x: np.ndarray, rng: np.random.Generator, n_boot: int = 400) 
 
 
 CASES = {
-    # name: (algorithm, link, information exponent s, lr exponent delta, lr coefficient, predicted exponent, rigorous)
-    "planted h3, eta = c d^-3/2": ("planted", "h3", 3, 1.5, 0.01, 2.0, True),
+    # name: (algorithm, link, information exponent s, lr exponent delta, lr coefficient c, predicted exponent, rigorous)
     "correlation h3, eta = c d^-3/2": ("correlation", "h3", 3, 1.5, 0.3, 2.0, True),
+    "planted h3, eta = c d^-3/2": ("planted", "h3", 3, 1.5, 0.01, 2.0, True),
     "two-timescale h2, eta = c/d": ("two-timescale", "h2", 2, 1.0, 0.2, 2.0, False),
     "planted h3, eta = c/d": ("planted", "h3", 3, 1.0, 0.5, None, False),
 }
@@ -312,9 +313,14 @@ CASES = {
 (module docstring, section 2); ``None``: no polynomial law (noise-dominated plateau)."""
 
 
-def _build(algorithm: str, link: str):
+@lru_cache(maxsize=32)
+def _build(algorithm: str, link: str, noise: float = 0.0):
+    """One algorithm object per (algorithm, link, noise): the engines' compiled segments are keyed on
+    the algorithm object, so reusing it avoids recompiling across studies in one process."""
     from ..training import make_algorithm
 
+    if noise:
+        return make_algorithm(algorithm, link, noise=noise)
     if algorithm == "correlation":
         return make_algorithm("correlation", link, teacher_neurons=1, student_neurons=1)
     if algorithm == "two-timescale":
@@ -433,8 +439,9 @@ def sgd_vs_ode_reproduction(out_dir: Path, *, quick: bool = False) -> list[Path]
     from ..plotting import new_figure
     from ..plotting._training import plot_deviation_vs_d, plot_sgd_vs_ode
 
-    ds = (100, 300, 1000) if quick else (300, 1000, 3000, 10000, 30000)
-    res = sgd_vs_ode(ds=ds, seeds=32 if quick else 128, n_save=40 if quick else 80)
+    ds = (100, 400) if quick else (400, 1600, 6400, 25600)
+    res = sgd_vs_ode(ds=ds, seeds=32 if quick else 128, eta0=0.1, t_max=1.5 if quick else 2.0,
+                     n_save=30 if quick else 80)
     fig, axes = new_figure(2, 1, width=4.4, height=3.4)
     show = [0, len(ds) - 1]
     plot_sgd_vs_ode(axes[0, 0], res["t"], [res["m"][i] for i in show], [res["m_corrected"][i] for i in show],
@@ -480,9 +487,9 @@ def sample_complexity_reproduction(out_dir: Path, *, quick: bool = False) -> lis
     from ..plotting._training import plot_samples_to_escape
 
     if quick:
-        res = sample_complexity(cases=list(CASES)[:2], ds=(50, 100, 200), seeds=16, budget=6.0, n_save=200)
+        res = sample_complexity(cases=list(CASES)[:1], ds=(50, 100), seeds=32, budget=3.0, n_save=100)
     else:
-        res = sample_complexity(ds=(100, 200, 400, 800), seeds=64)
+        res = sample_complexity(ds=(50, 100, 200, 400), seeds=64, budget=4.0)
     fig, axes = new_figure(1, 1, width=6.0, height=4.2)
     plot_samples_to_escape(axes[0, 0], res["d"], res["cases"])
     axes[0, 0].set_title("online SGD: samples to escape the saddle at $m \\sim d^{-1/2}$ (fitted exponents)")

@@ -9,3 +9,6 @@ from ._style import new_figure as new_figure
 from ._training import plot_deviation_vs_d as plot_deviation_vs_d
 from ._training import plot_samples_to_escape as plot_samples_to_escape
 from ._training import plot_sgd_vs_ode as plot_sgd_vs_ode
+from ._neurons import plot_coverage as plot_coverage
+from ._neurons import plot_neuron_overlaps as plot_neuron_overlaps
+from ._neurons import plot_phase_diagram as plot_phase_diagram

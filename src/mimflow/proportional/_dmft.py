@@ -63,7 +63,7 @@ from .._errors import MimflowError
 
 __all__ = ["DMFTSolution", "solve_dmft"]
 
-PINV_RTOL = 1e-11
+PINV_RTOL = 1e-7
 """Relative eigenvalue cutoff of the pseudo-inverse in the conditional sampling."""
 
 BLOCK = 16

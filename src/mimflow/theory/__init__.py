@@ -25,3 +25,17 @@ from ._escape_times import pure_link_escape_time as pure_link_escape_time
 from ._escape_times import saddle_strengths as saddle_strengths
 from ._escape_times import single_index_escape_time as single_index_escape_time
 from ._escape_times import single_index_velocity as single_index_velocity
+from ._neurons import BetaCritical as BetaCritical
+from ._neurons import FixedPoint as FixedPoint
+from ._neurons import average_point_curvatures as average_point_curvatures
+from ._neurons import beta_critical as beta_critical
+from ._neurons import beta_critical_pure_hermite as beta_critical_pure_hermite
+from ._neurons import correlation_coefficients as correlation_coefficients
+from ._neurons import coverage_probability as coverage_probability
+from ._neurons import expected_neurons_needed as expected_neurons_needed
+from ._neurons import nearest_index_vector as nearest_index_vector
+from ._neurons import neuron_search_time as neuron_search_time
+from ._neurons import orthogonal_fixed_points as orthogonal_fixed_points
+from ._neurons import riemannian_hessian as riemannian_hessian
+from ._neurons import search_time_prediction as search_time_prediction
+from ._neurons import success_probability as success_probability

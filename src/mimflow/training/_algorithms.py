@@ -344,7 +344,7 @@ def correlation(link, *, teacher_neurons: int = 1, student_neurons: int | None =
         return -y[:, None] * dsigma(lam), {}
 
     def risk(M, Q, params):
-        return -jnp.sum(c2 * M[..., None] ** powers)
+        return -jnp.sum(c2[None, None, :] * M[..., None] ** powers[None, None, :])
 
     out = TrainingAlgorithm("correlation", link.name, k, n, "sphere", P, _check_noise(noise), labels, {},
                             coefficients, risk, spectrum=spectrum,
@@ -384,7 +384,7 @@ def committee(link, *, student_width: int | None = None, activation: str = "erf"
         """``c_k(sigma(sqrt(q) .))`` for k <= ACTIVATION_DEGREE and ``E[sigma(sqrt(q) u)^2]``."""
         if constraint == "sphere":
             return act_c, jnp.asarray(act_norm2)
-        values = act.fn(jnp.sqrt(q) * nodes_j[:, None])
+        values = act.fn(jnp.sqrt(q) * nodes_j[:, None])  # (n,) (act.fn contracts the last axis)
         return table_j.T @ (weights_j * values), jnp.sum(weights_j * values**2)
 
     def teacher_projection(u):
@@ -404,7 +404,7 @@ def committee(link, *, student_width: int | None = None, activation: str = "erf"
         proj = jax.vmap(teacher_projection, in_axes=1)(M / jnp.sqrt(q)[None, :])  # (p, K+1)
         cross = jnp.sum(coeffs[:, : K + 1] * proj, axis=1)  # E[f* sigma_i]
         rho = Q / jnp.sqrt(q[:, None] * q[None, :])
-        pair = jnp.einsum("ik,jk,ijk->ij", coeffs, coeffs, rho[..., None] ** ks)
+        pair = jnp.einsum("ik,jk,ijk->ij", coeffs, coeffs, rho[..., None] ** ks[None, None, :])
         pair = jnp.where(jnp.eye(p, dtype=bool), norms[:, None] * jnp.ones((1, p)), pair)
         return 0.5 * f_norm2 - jnp.sum(c * cross) + 0.5 * c @ pair @ c
 

@@ -227,6 +227,12 @@ def train_online(
         raise MimflowError(f"chunk must be a positive integer, got {chunk!r}")
     eta = resolve_learning_rate(lr, d)
     B = resolve_size("batch", batch, d)
+    if algorithm.constraint != "free" and eta * np.sqrt(d / B) > 1.0:
+        raise MimflowError(
+            f"the step size lr = {eta:.3g} is too large for d = {d} (batch {B}): one step moves the student by"
+            f" ~ lr * sqrt(d / batch) = {eta * np.sqrt(d / B):.3g} > 1, so the samples' noise swamps the signal;"
+            " use lr well below sqrt(batch / d) (e.g. lr = eta0 / d with eta0 < 1)"
+        )
     seeds, init_keys, run_keys = _seed_keys(seeds, key)
     marks = save_steps(int(steps), n_save, save_grid)
     start = time.perf_counter()
@@ -253,7 +259,11 @@ def train_online(
             return M, Q, st.params
 
     rec.record(*observe(state), 0, eta)
+    jax.block_until_ready(advance(state, 0, 0))  # compile outside the timed loop
+    compile_seconds = time.perf_counter() - start
     done = 0
+    describe = getattr(progress, "describe", None)
+    loop_start = time.perf_counter()
     for target in marks[1:]:
         while done < target:
             n = int(min(chunk, target - done))
@@ -261,13 +271,18 @@ def train_online(
             done += n
             if progress is not None:
                 progress(done / steps)
+                if describe is not None:
+                    jax.block_until_ready(state)
+                    describe(f"{done / max(time.perf_counter() - loop_start, 1e-9):.3g} steps/s")
         rec.record(*observe(state), done, eta)
     seconds = time.perf_counter() - start
+    loop_seconds = time.perf_counter() - loop_start
     info = {
         "engine": engine, "lr": eta, "batch": B, "steps": int(steps), "save_grid": save_grid,
         "time_mapping": "t = step * lr", "noise": algorithm.noise, "constraint": algorithm.constraint,
-        "wall_seconds": seconds, "steps_per_second": steps / max(seconds, 1e-12),
-        "seed_steps_per_second": steps * len(seeds) / max(seconds, 1e-12),
+        "wall_seconds": seconds, "compile_seconds": compile_seconds,
+        "steps_per_second": steps / max(loop_seconds, 1e-12),
+        "seed_steps_per_second": steps * len(seeds) / max(loop_seconds, 1e-12),
         **{k: v for k, v in algorithm.options.items() if isinstance(v, (int, float, str, bool))},
     }
     return rec.trajectory(marks * eta, d, engine, info)

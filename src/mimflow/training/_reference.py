@@ -34,7 +34,7 @@ def _correlation_field(algo: TrainingAlgorithm):
 
     def field(y):
         M = y.reshape(r, p)
-        gp = jnp.sum(dcoef * M[..., None] ** powers, axis=-1)  # g'(M) entrywise
+        gp = jnp.sum(dcoef[None, None, :] * M[..., None] ** powers[None, None, :], axis=-1)  # g'(M) entrywise
         drift = P @ gp - M * jnp.sum(M * gp, axis=0)[None, :]
         return drift.reshape(-1)
 
