@@ -206,6 +206,8 @@ add_run_command(app, "hermite-mc")
 add_run_command(app, "flow")
 add_run_command(app, "train")
 add_run_command(app, "neurons")
+add_run_command(app, "spectral")
+add_run_command(app, "dmft")
 # `mimflow neurons beta-c ...` / `mimflow neurons phase-diagram ...` are routed to these hidden commands by main()
 for _name in ("neurons-beta-c", "neurons-phase-diagram"):
     add_run_command(app, _name)

@@ -58,6 +58,33 @@ _E = (71 / 57600, 0.0, -71 / 16695, 71 / 1920, -17253 / 339200, 22 / 525, -1 / 4
 """5th minus 4th order weights (the error estimate)."""
 
 
+UNROLL_MAX = 32
+"""Row reductions over at most this many columns are unrolled into column slices: XLA on CPU reduces a
+short minor axis ~10x slower than it adds ``k`` column slices (measured, 200k x 4 rows)."""
+
+
+def row_sum(x: jax.Array) -> jax.Array:
+    """``sum(x, axis=1, keepdims=True)`` for ``(B, n)``, unrolled when ``n`` is small."""
+    n = x.shape[1]
+    if n > UNROLL_MAX:
+        return jnp.sum(x, axis=1, keepdims=True)
+    out = x[:, 0:1]
+    for j in range(1, n):
+        out = out + x[:, j:j + 1]
+    return out
+
+
+def row_max(x: jax.Array) -> jax.Array:
+    """``max(x, axis=1)`` for ``(B, n)`` (shape ``(B,)``), unrolled when ``n`` is small."""
+    n = x.shape[1]
+    if n > UNROLL_MAX:
+        return jnp.max(x, axis=1)
+    out = x[:, 0]
+    for j in range(1, n):
+        out = jnp.maximum(out, x[:, j])
+    return out
+
+
 class BatchState(NamedTuple):
     t: jax.Array  # (B,)
     y: jax.Array  # (B, n)
@@ -100,8 +127,8 @@ def _step(field, indicator, st: BatchState, save_times, t_max, *, rtol, atol, co
     F_new = ks[6]
     err = hb * sum(e * k for e, k in zip(_E, ks) if e != 0.0)
     scale = atol + rtol * jnp.maximum(jnp.abs(st.y), jnp.abs(y_new))
-    err_norm = jnp.sqrt(jnp.mean((err / scale) ** 2, axis=1))
-    finite = jnp.all(jnp.isfinite(y_new), axis=1) & jnp.isfinite(err_norm)
+    err_norm = jnp.sqrt(row_sum((err / scale) ** 2)[:, 0] / err.shape[1])
+    finite = jnp.isfinite(err_norm) & jnp.isfinite(row_sum(y_new)[:, 0])
     accept = finite & (err_norm <= 1.0) & active
     factor = jnp.clip(0.9 * jnp.where(err_norm > 0, err_norm, 1e-10) ** -0.2, 0.2, 5.0)
     factor = jnp.where(finite, factor, 0.2)
@@ -132,7 +159,7 @@ def _step(field, indicator, st: BatchState, save_times, t_max, *, rtol, atol, co
         saved = st.saved
     ptr = st.ptr + hit.astype(jnp.int32)
 
-    speed = jnp.max(jnp.abs(F), axis=1)
+    speed = row_max(jnp.abs(F))
     escaped = jnp.isfinite(t_escape)
     status = st.status
     status = jnp.where(active & accept & escaped & (speed < conv_tol), CONVERGED, status)

@@ -42,7 +42,7 @@ import numpy as np
 
 from .. import _jax  # noqa: F401
 from .._errors import MimflowError
-from ._dopri_batch import CONVERGED, NONFINITE, T_MAX, dopri_solve_batch
+from ._dopri_batch import CONVERGED, NONFINITE, T_MAX, UNROLL_MAX, dopri_solve_batch, row_max, row_sum
 
 DEFAULT_THRESHOLD = 0.5
 """A neuron has escaped the search phase when its largest overlap :math:`\\max_j |m_j|` reaches 1/2."""
@@ -81,13 +81,36 @@ def neuron_vector_field(m, a, Q):
 
 
 def _overlap_field(params):
+    """Batched ``(B, k)`` form of :func:`neuron_vector_field` with the short row sums unrolled."""
     a, Q = params
-    return lambda m: neuron_vector_field(m, a, Q)
+    k = Q.shape[0]
+    if k > UNROLL_MAX:
+        return lambda m: neuron_vector_field(m, a, Q)
+
+    def F(m):
+        gp = _polyval(derivative_coefficients(a), m)
+        Qgp = gp[:, 0:1] * Q[None, :, 0]
+        for j in range(1, k):
+            Qgp = Qgp + gp[:, j:j + 1] * Q[None, :, j]
+        return Qgp - m * row_sum(m * gp)
+
+    return F
+
+
+def _orthogonal_overlap_field(params):
+    """``Q = I``: :math:`\dot m = g'(m) - m\,(m^Tg'(m))`, without the ``k x k`` product."""
+    a, _ = params
+
+    def F(m):
+        gp = _polyval(derivative_coefficients(a), m)
+        return gp - m * row_sum(m * gp)
+
+    return F
 
 
 def _max_abs(params):
     del params
-    return lambda y: jnp.max(jnp.abs(y), axis=1)
+    return lambda y: row_max(jnp.abs(y))
 
 
 # ----------------------------------------------------------------------------- initial overlaps
@@ -232,14 +255,15 @@ def solve_neurons(
     conv_tol = 100.0 * rtol if conv_tol is None else conv_tol
     # shape buckets, so that runs of similar sizes share one compiled solver: the batch is padded to
     # a power of two (>= 64) with copies of the first neuron, the coefficients with zeros
-    a_pad = np.zeros(max(8, -(-a.size // 8) * 8))
+    a_pad = np.zeros(max(4, -(-a.size // 4) * 4))
     a_pad[: a.size] = a
     B = S * n
     B_pad = max(64, 1 << (B - 1).bit_length())
     y0 = m0.reshape(B, k)
     y0 = np.concatenate([y0, np.repeat(y0[:1], B_pad - B, axis=0)])
     params = (jnp.asarray(a_pad), jnp.asarray(Q))
-    st = dopri_solve_batch(_overlap_field, _max_abs, params, y0, t_max=t_max,
+    field_factory = _orthogonal_overlap_field if np.array_equal(Q, np.eye(k)) else _overlap_field
+    st = dopri_solve_batch(field_factory, _max_abs, params, y0, t_max=t_max,
                            threshold=threshold, save_times=save_times, rtol=rtol, atol=atol, conv_tol=conv_tol,
                            max_steps=max_steps, chunk=chunk, progress=progress)
     st = jax.tree_util.tree_map(lambda x: x[:B], st)

@@ -68,7 +68,7 @@ __all__ = [
     "register_run_command",
 ]
 
-COMMAND_MODULES: list[str] = ["mimflow.experiments._hermite_mc", "mimflow.experiments._flow", "mimflow.experiments._train", "mimflow.experiments._neurons"]
+COMMAND_MODULES: list[str] = ["mimflow.experiments._hermite_mc", "mimflow.experiments._flow", "mimflow.experiments._train", "mimflow.experiments._neurons", "mimflow.experiments._spectral", "mimflow.experiments._dmft"]
 """Modules imported (lazily) to fill the registry; a new run command appends its module here."""
 
 RESERVED_NAMES = frozenset({

@@ -305,7 +305,7 @@ def _median_with_se(x: np.ndarray, rng: np.random.Generator, n_boot: int = 400) 
 CASES = {
     # name: (algorithm, link, information exponent s, lr exponent delta, lr coefficient c, predicted exponent, rigorous)
     "correlation h3, eta = c d^-3/2": ("correlation", "h3", 3, 1.5, 0.3, 2.0, True),
-    "planted h3, eta = c d^-3/2": ("planted", "h3", 3, 1.5, 0.01, 2.0, True),
+    "planted h3, eta = c d^-3/2": ("planted", "h3", 3, 1.5, 0.05, 2.0, True),
     "two-timescale h2, eta = c/d": ("two-timescale", "h2", 2, 1.0, 0.2, 2.0, False),
     "planted h3, eta = c/d": ("planted", "h3", 3, 1.0, 0.5, None, False),
 }
@@ -489,7 +489,7 @@ def sample_complexity_reproduction(out_dir: Path, *, quick: bool = False) -> lis
     if quick:
         res = sample_complexity(cases=list(CASES)[:1], ds=(50, 100), seeds=32, budget=3.0, n_save=100)
     else:
-        res = sample_complexity(ds=(50, 100, 200, 400), seeds=64, budget=4.0)
+        res = sample_complexity(ds=(50, 100, 200), seeds=32, budget=4.0)
     fig, axes = new_figure(1, 1, width=6.0, height=4.2)
     plot_samples_to_escape(axes[0, 0], res["d"], res["cases"])
     axes[0, 0].set_title("online SGD: samples to escape the saddle at $m \\sim d^{-1/2}$ (fitted exponents)")

@@ -15,3 +15,9 @@ from ._problem import parse_init as parse_init
 from ._population import test_error as test_error
 from ._gd import GDTrajectory as GDTrajectory
 from ._gd import simulate_gd as simulate_gd
+from ._dmft import DMFTSolution as DMFTSolution
+from ._dmft import solve_dmft as solve_dmft
+from ._fixed_point import FixedPoint as FixedPoint
+from ._fixed_point import solve_fixed_point as solve_fixed_point
+from ._ridge_closed_form import marchenko_pastur_rule as marchenko_pastur_rule
+from ._ridge_closed_form import ridge_gd_trajectory as ridge_gd_trajectory

@@ -69,6 +69,9 @@ PINV_RTOL = 1e-7
 BLOCK = 16
 """Block size (in time) of the adjoint sweep."""
 
+MAX_SHIFT_FACTOR = 10.0
+"""Refuse spectral starts whose power-iteration shift exceeds this times ``(1 + sqrt(alpha))^2``."""
+
 
 @dataclass(frozen=True)
 class DMFTSolution:
@@ -78,7 +81,7 @@ class DMFTSolution:
     ``test_error``, each with ``*_se`` (Monte Carlo standard error over ``batches``). Also the
     per-batch arrays ``batch_overlap`` etc. ``(batches, T + 1)``, the kernels of the first batch
     (``C_theta``, ``R_theta``, ``C_g``, ``R_g`` ``(K+T+1, K+T+1)``, ``nu``), ``power_steps`` ``K`` (0 for an
-    independent start), ``power_residual`` (``1 - corr(theta^K, theta^{K-1})`` at the switch to GD),
+    independent start), ``power_residual`` (``(1 - corr(theta^K, theta^{K-1})) (1 + c/alpha)^2`` at the switch to GD),
     ``shift`` ``c``, ``paths`` ``N`` and ``seconds``.
     """
 
@@ -133,45 +136,46 @@ def conditional_regression(Cth: np.ndarray, m: np.ndarray, k: int) -> tuple[np.n
     return out, np.maximum(var, 0.0)
 
 
-def _adjoint_row(R, D, k, n_time: int):
-    """``a_s = d r^k / d w^s`` for ``s <= k`` on every path; ``R (Tt, Tt)`` strictly lower, ``D (Tt, N)``.
+def _adjoint_rows(R, D, k, n_time: int):
+    """``a_s = d r^k / d w^s`` for ``s <= k`` on every path of every batch.
 
+    ``R (B, Tt, Tt)`` strictly lower (``R_theta``), ``D (B, Tt, N)`` (``G'(r^q)``); returns ``(B, Tt, N)``.
     Blocked right-looking sweep over tiles of ``BLOCK`` times, from the tile holding ``k`` down to 0:
-    inside a tile ``a_q = -D_q (acc_q + sum_{p in tile, p > q} R[p, q] a_p)`` sequentially; then the
-    tile's contribution ``R[tile, lower tile]^T a_tile`` is added to the accumulator of every lower
-    tile (a ``BLOCK x BLOCK`` by ``BLOCK x N`` product each). Work ``~ k^2 N / 2`` per call.
+    inside a tile ``a_q = -D_q (acc_q + sum_{p in tile, p > q} R[p, q] a_p)`` sequentially (``a_k = 1``);
+    then the tile's contribution ``R[tile, lower tile]^T a_tile`` is added to the accumulator of every
+    lower tile (a ``BLOCK x BLOCK`` by ``BLOCK x N`` product each). Work ``~ k^2 N / 2`` per call.
     """
     n_blocks = n_time // BLOCK
-    N = D.shape[1]
+    nb, _, N = D.shape
     top = k // BLOCK
 
     def block_body(i, carry):
         a, acc = carry
         j = top - i
         lo = j * BLOCK
-        acc_blk = acc[j]
-        D_blk = jax.lax.dynamic_slice(D, (lo, 0), (BLOCK, N))
-        R_blk = jax.lax.dynamic_slice(R, (lo, lo), (BLOCK, BLOCK))
+        acc_blk = acc[j]  # (B, BLOCK, N)
+        D_blk = jax.lax.dynamic_slice(D, (0, lo, 0), (nb, BLOCK, N))
+        R_blk = jax.lax.dynamic_slice(R, (0, lo, lo), (nb, BLOCK, BLOCK))
         vals = [None] * BLOCK
         for q in range(BLOCK - 1, -1, -1):  # sequential inside the tile
             t = lo + q
-            inner = acc_blk[q]
+            inner = acc_blk[:, q]
             for p in range(q + 1, BLOCK):
-                inner = inner + R_blk[p, q] * vals[p]
-            vals[q] = jnp.where(t == k, 1.0, jnp.where(t < k, -D_blk[q] * inner, 0.0))
-        new_blk = jnp.stack(vals)
+                inner = inner + R_blk[:, p, q, None] * vals[p]
+            vals[q] = jnp.where(t == k, 1.0, jnp.where(t < k, -D_blk[:, q] * inner, 0.0))
+        new_blk = jnp.stack(vals, axis=1)  # (B, BLOCK, N)
         a = a.at[j].set(new_blk)
 
         def lower(jj, acc):
-            R_tile = jax.lax.dynamic_slice(R, (lo, jj * BLOCK), (BLOCK, BLOCK))  # R[p in tile j, q in tile jj]
-            return acc.at[jj].add(R_tile.T @ new_blk)
+            R_tile = jax.lax.dynamic_slice(R, (0, lo, jj * BLOCK), (nb, BLOCK, BLOCK))
+            return acc.at[jj].add(jnp.einsum("bpq,bpn->bqn", R_tile, new_blk))
 
         acc = jax.lax.fori_loop(0, j, lower, acc)
         return a, acc
 
-    zeros = jnp.zeros((n_blocks, BLOCK, N))
+    zeros = jnp.zeros((n_blocks, nb, BLOCK, N))
     a, _ = jax.lax.fori_loop(0, top + 1, block_body, (zeros, zeros))
-    return a.reshape(n_time, N)
+    return jnp.moveaxis(a, 0, 1).reshape(nb, n_time, N)
 
 
 def _make_step(problem, n_time: int, mean_y: float):
@@ -180,11 +184,10 @@ def _make_step(problem, n_time: int, mean_y: float):
     loss = problem.loss
     spectral = problem.init.kind == "spectral"
 
-    def step(state, k, kind_gd, a_k, b_k, normalise, q0, m0, beta, var, key):
+    def step_a(state, k, kind_gd, beta, var, key):
         Z, G, D, H, y, fp, Ty, dTy = (state[x] for x in ("Z", "G", "D", "H", "y", "fp", "Ty", "dTy"))
-        Cth, Rth, A, B, Cg, Rg, nu, mvec = (state[x] for x in ("Cth", "Rth", "A", "B", "Cg", "Rg", "nu", "m"))
+        Rth, nu = state["Rth"], state["nu"]
         N = Z.shape[1]
-        idx = jnp.arange(n_time + 1)
         # ---- conditional sample of w^k given (r*, w^0..w^{k-1})  (Z rows 0..k; beta from the host)
         xi = jax.random.normal(key, (N,))
         w = beta @ Z + jnp.sqrt(var) * xi
@@ -205,10 +208,15 @@ def _make_step(problem, n_time: int, mean_y: float):
         hk = dg * drs + eg * fp
         H = H.at[k].set(hk)
         nu = nu.at[k].set(alpha * jnp.mean(hk))
-        # ---- R_g(k, s) by the adjoint sweep; C_g(k, s)
-        adj = _adjoint_row(Rth[:n_time, :n_time], D, k, n_time)
-        rg_row = alpha * (adj @ dg) / N
-        Rg = Rg.at[k].set(jnp.where(jnp.arange(n_time) <= k, rg_row, 0.0))
+        return dict(state, Z=Z, G=G, D=D, H=H, nu=nu), train, dg
+
+    def step_b(state, k, a_k, b_k, normalise, q0, m0):
+        G = state["G"]
+        Cth, Rth, A, B, Cg, Rg, nu, mvec = (state[x] for x in ("Cth", "Rth", "A", "B", "Cg", "Rg", "nu", "m"))
+        N = G.shape[1]
+        idx = jnp.arange(n_time + 1)
+        g = G[k]
+        # ---- C_g(k, s)
         cg_row = alpha * (G @ g) / N
         cg_row = jnp.where(jnp.arange(n_time) <= k, cg_row, 0.0)
         Cg = Cg.at[k].set(cg_row).at[:, k].set(cg_row)
@@ -231,11 +239,20 @@ def _make_step(problem, n_time: int, mean_y: float):
         c_row = jnp.where(idx <= k + 1, c_row, 0.0)
         Cth = Cth.at[k + 1].set(c_row).at[:, k + 1].set(c_row)
         mvec = mvec.at[k + 1].set(m0 * A_new + B_new)
-        new = dict(state, Z=Z, G=G, D=D, H=H, Cth=Cth, Rth=Rth, A=A, B=B, Cg=Cg, Rg=Rg, nu=nu, m=mvec)
-        return new, train
+        return dict(state, Cth=Cth, Rth=Rth, A=A, B=B, Cg=Cg, m=mvec)
+
+    def step_batched(state, k, kind_gd, a_k, b_k, normalise, q0, m0, beta, var, keys):
+        state, train, dg = jax.vmap(step_a, in_axes=(0, None, None, 0, 0, 0))(state, k, kind_gd, beta, var, keys)
+        # R_g(k, s) = alpha E[G'(r^k) d r^k/d w^s] by the (batched) adjoint sweep
+        adj = _adjoint_rows(state["Rth"][:, :n_time, :n_time], state["D"], k, n_time)
+        rg_row = alpha * jnp.einsum("btn,bn->bt", adj, dg) / dg.shape[1]
+        rg_row = jnp.where(jnp.arange(n_time)[None, :] <= k, rg_row, 0.0)
+        state = dict(state, Rg=state["Rg"].at[:, k].set(rg_row))
+        state = jax.vmap(step_b, in_axes=(0, None, None, None, None, None, None))(state, k, a_k, b_k, normalise, q0, m0)
+        return state, train
 
     del spectral, mean_y
-    return jax.jit(jax.vmap(step, in_axes=(0, None, None, None, None, None, None, None, 0, 0, 0)))
+    return jax.jit(step_batched, donate_argnums=0)
 
 
 def _init_state(problem, n_time: int, batches: int, N: int, key, q0: float, m0: float, mean_y: float):
@@ -259,8 +276,10 @@ def _init_state(problem, n_time: int, batches: int, N: int, key, q0: float, m0: 
     c00 = q0 * A0 * A0 + 2 * m0 * A0 * B0 + B0 * B0
     Cth = jnp.zeros((batches, n_time + 1, n_time + 1)).at[:, 0, 0].set(c00)
     mvec = jnp.zeros((batches, n_time + 1)).at[:, 0].set(m0 * A0 + B0)
-    zeros_tn = jnp.zeros((batches, n_time, N))
-    return dict(Z=Z, G=zeros_tn, D=zeros_tn, H=zeros_tn, y=y, fp=fp, Ty=Ty, dTy=dTy,
+    def zeros_tn():
+        return jnp.zeros((batches, n_time, N))
+
+    return dict(Z=Z, G=zeros_tn(), D=zeros_tn(), H=zeros_tn(), y=y, fp=fp, Ty=Ty, dTy=dTy,
                 Cth=Cth, Rth=jnp.zeros((batches, n_time + 1, n_time)), A=A, B=B,
                 Cg=jnp.zeros((batches, n_time, n_time)), Rg=jnp.zeros((batches, n_time, n_time)),
                 nu=jnp.zeros((batches, n_time)), m=mvec)
@@ -342,6 +361,11 @@ def solve_dmft(problem, n_steps: int, *, paths: int = 20_000, batches: int = 10,
             raise MimflowError(f"preprocessing {problem.preprocessing.name!r} is not finite on the labels: "
                                "use a bounded one (e.g. trimmed, or optimal with clip)")
         shift = shift_bound(problem.alpha, float(ty.min()))
+        if shift > MAX_SHIFT_FACTOR * (1.0 + math.sqrt(problem.alpha)) ** 2:
+            raise MimflowError(
+                f"preprocessing {problem.preprocessing.name!r} reaches {float(ty.min()):.3g} on the labels: the power "
+                f"iteration of the spectral start would need a shift c = {shift:.3g} and converge very slowly; "
+                "use a bounded preprocessing (trimmed, or optimal with clip, e.g. --clip 1)")
     step = _make_step(problem, n_time, mean_y)
     gd_a, gd_b = 1.0 - problem.eta * problem.lam, problem.eta
     k = 0
@@ -359,7 +383,8 @@ def solve_dmft(problem, n_steps: int, *, paths: int = 20_000, batches: int = 10,
             k += 1
             K += 1
             C = np.asarray(state["Cth"][:, k - 1:k + 1, k - 1:k + 1]).mean(axis=0)
-            power_residual = float(1.0 - C[0, 1] / math.sqrt(C[0, 0] * C[1, 1]))
+            # 1 - corr(theta^{k+1}, theta^k) shrinks like (spread of D along theta / (c + lambda))^2: undo the shift
+            power_residual = float(1.0 - C[0, 1] / math.sqrt(C[0, 0] * C[1, 1])) * (1.0 + shift / problem.alpha) ** 2
             if progress is not None:
                 progress(0.5 * K / (k_max + n_steps + 1))
             if power_steps is None and abs(power_residual) < power_tol:

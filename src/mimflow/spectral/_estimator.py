@@ -39,6 +39,11 @@ from ._preprocessing import Preprocessing, make_preprocessing
 __all__ = ["SpectralData", "SpectralEstimate", "sample_spectral_data", "top_eigenpair", "spectral_estimate", "SpectralRun",
            "measure_spectral_overlaps"]
 
+MAX_NEGATIVE_SPREAD = 1e4
+"""Largest ``-min T / median |T|`` accepted: beyond it Lanczos stalls (MATH.md 4.3's ``1 - 1/y`` unclipped
+reaches ``-1e8`` at ``n = 2000``, and ARPACK did not converge in 10 minutes; with ``clip = 10`` it takes
+~150 products, ``clip = 100`` ~370, at ``d = 1000, n = 2000``)."""
+
 ROW_BLOCK = 8192
 """Rows of ``X`` generated per compiled call (bounds the float64 temporaries)."""
 
@@ -123,6 +128,12 @@ def top_eigenpair(X: np.ndarray, t: np.ndarray, *, tol: float | None = None, v0=
     if not np.all(np.isfinite(t)):
         raise MimflowError("the preprocessed labels T(y) are not all finite (e.g. 1 - 1/y at y = 0): "
                            "use a bounded T, or clip (optimal with clip)")
+    spread = -float(np.min(t)) / max(float(np.median(np.abs(t))), 1e-300)
+    if spread > MAX_NEGATIVE_SPREAD:
+        raise MimflowError(
+            f"T(y) goes down to {float(np.min(t)):.3g}, {spread:.2g} times its typical size (e.g. 1 - 1/y near y = 0): "
+            "Lanczos needs a Krylov space as large as the number of such labels; clip T from below "
+            "(optimal with clip, e.g. --clip 10; the theory accepts the same clipped T)")
     if tol is None:
         tol = 1e-10 if X.dtype == np.float64 else 1e-6
     count = [0]

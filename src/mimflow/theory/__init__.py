@@ -39,3 +39,7 @@ from ._neurons import orthogonal_fixed_points as orthogonal_fixed_points
 from ._neurons import riemannian_hessian as riemannian_hessian
 from ._neurons import search_time_prediction as search_time_prediction
 from ._neurons import success_probability as success_probability
+from ._spectral import SpectralPrediction as SpectralPrediction
+from ._spectral import mondelli_montanari_threshold as mondelli_montanari_threshold
+from ._spectral import spectral_prediction as spectral_prediction
+from ._spectral import weak_recovery_threshold as weak_recovery_threshold

@@ -74,7 +74,7 @@ from ._features import feature_indices, hermite_features
 
 ALGORITHMS = ("two-timescale", "planted", "correlation", "committee")
 CONSTRAINTS = ("stiefel", "sphere", "free")
-LINK_FITS = ("fresh", "running")
+LINK_FITS = ("fresh", "running", "sgd")
 
 MAX_DEGREE_BY_R = {1: 40, 2: 12, 3: 8, 4: 6}
 """Truncation caps of the teacher spectrum (same as ``mimflow flow``)."""
@@ -228,8 +228,13 @@ def planted(link, *, noise: float = 0.0, degree: int | None = None) -> TrainingA
 
 def two_timescale(link, *, student_rank: int | None = None, degree: int | None = None, ridge: float = 0.0,
                   kernel_decay: float = 0.5, link_fit: str = "fresh", fit_batch: int = 2000, refit_every: int = 1,
-                  noise: float = 0.0) -> TrainingAlgorithm:
-    """Two-timescale Stiefel SGD with the link refitted by ridge regression on Hermite features (MATH.md 1.8)."""
+                  link_speed: float = 100.0, noise: float = 0.0) -> TrainingAlgorithm:
+    """Two-timescale Stiefel SGD with the link refitted by ridge regression on Hermite features (MATH.md 1.8).
+
+    ``link_fit="sgd"`` is the network version: the Hermite-feature coefficients are a second layer trained
+    by SGD on the same samples, ``link_speed`` times faster than ``W`` (gradient
+    :math:`(\hat f - y)\phi + \mu\,\theta/q`); the two-timescale limit is ``link_speed -> infinity``.
+    """
     from ..dynamics import make_flow
     from ..hermite import ridge_factors
 
@@ -265,15 +270,25 @@ def two_timescale(link, *, student_rank: int | None = None, degree: int | None =
     def solve(gram, moment):
         return jnp.linalg.solve(gram + jnp.diag(penalty), moment)
 
+    check_finite("link_speed", link_speed)
+    if link_speed <= 0:
+        raise MimflowError(f"link_speed must be positive, got {link_speed}")
+    speed = float(link_speed)
+
     def coefficients(params, lam, y):
         phi, dphi = hermite_features(lam, betas, K)
         theta = params["theta"]
-        prediction = phi @ theta
+        residual = phi @ theta - y
         grad_lam = jnp.einsum("bmj,m->bj", dphi, theta)
-        zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
-        return (prediction - y)[:, None] * grad_lam, zeros
+        grads = jax.tree_util.tree_map(jnp.zeros_like, params)
+        if link_fit == "sgd":
+            grads = {"theta": speed * (phi.T @ residual / lam.shape[0] + penalty * theta)}
+        return residual[:, None] * grad_lam, grads
 
-    if link_fit == "fresh":
+    if link_fit == "sgd":
+        params0 = {"theta": np.zeros(m)}
+        fit = None
+    elif link_fit == "fresh":
         params0 = {"theta": np.zeros(m)}
 
         def fit(params, lam, y):
@@ -298,7 +313,8 @@ def two_timescale(link, *, student_rank: int | None = None, degree: int | None =
         "two-timescale", link.name, r, p, "stiefel", np.eye(r), _check_noise(noise), _batched_labels(link), params0,
         coefficients, risk, fit=fit, link_fit=link_fit, fit_batch=fit_batch, refit_every=refit_every,
         spectrum=spectrum, flow=flow,
-        options={"degree": K, "ridge": float(ridge), "kernel_decay": float(kernel_decay), "features": m},
+        options={"degree": K, "ridge": float(ridge), "kernel_decay": float(kernel_decay), "features": m,
+                 "link_fit": link_fit, "fit_batch": fit_batch, "refit_every": refit_every, "link_speed": speed},
     )
 
 

@@ -87,46 +87,50 @@ def inverse_sqrt(S):
     return (V / jnp.sqrt(w)[None, :]) @ V.T
 
 
-def gamma_variates(key, alpha):
+def gamma_variates(key, alpha, first=None):
     r"""Exact Gamma(``alpha``) variates, ``alpha`` of any shape (``> 0``, possibly traced).
 
     Marsaglia & Tsang, "A simple method for generating gamma variables", ACM TOMS 26 (2000): for
     :math:`a \ge 1`, :math:`\delta = a - 1/3`, propose :math:`\delta(1 + x/\sqrt{9\delta})^3` with
     :math:`x \sim N(0,1)` and accept if :math:`\log u < x^2/2 + \delta - \delta v + \delta\log v`
-    (acceptance > 95%, so the loop rarely runs twice); for :math:`a < 1` use
-    :math:`\Gamma(a) = \Gamma(a+1)\,U^{1/a}`. A hand-written rejection loop compiles in a fraction of
-    the time of ``jax.random.gamma`` and is as fast to run for the large shapes used here.
+    (acceptance > 95%); for :math:`a < 1` use :math:`\Gamma(a) = \Gamma(a+1)\,U^{1/a}`. Uniforms are
+    :math:`\Phi(g)` of Gaussians. ``first`` (optional, shape ``(3,) + alpha.shape``) are standard
+    Gaussians drawn by the caller for the first proposal and the boost, so that a step needs one PRNG
+    call; further proposals (rare) come from ``fold_in(key, i)``. A hand-written rejection loop
+    compiles in a fraction of the time of ``jax.random.gamma``.
     """
     alpha = jnp.asarray(alpha, dtype=jnp.float64)
     small = alpha < 1.0
     a = jnp.where(small, alpha + 1.0, alpha)
     delta = a - 1.0 / 3.0
     c = 1.0 / jnp.sqrt(9.0 * delta)
+    if first is None:
+        first = jax.random.normal(jax.random.fold_in(key, 0), (3,) + alpha.shape, dtype=jnp.float64)
 
-    def propose(k):
-        # one Gaussian draw per proposal; u = Phi(g) is uniform (fewer PRNG calls: faster to compile)
-        g = jax.random.normal(k, (3,) + alpha.shape, dtype=jnp.float64)
+    def propose(g):
         x, u = g[0], jax.scipy.special.ndtr(g[1])
         v = (1.0 + c * x) ** 3
         ok = (v > 0) & (jnp.log(u) < 0.5 * x * x + delta - delta * v + delta * jnp.log(jnp.where(v > 0, v, 1.0)))
-        return ok, delta * v, jax.scipy.special.ndtr(g[2])
+        return ok, delta * v
 
     def cond(carry):
         return ~jnp.all(carry[0])
 
     def body(carry):
         done, value, i = carry
-        ok, proposal, _ = propose(jax.random.fold_in(key, i))
+        g = jax.random.normal(jax.random.fold_in(key, i), (2,) + alpha.shape, dtype=jnp.float64)
+        ok, proposal = propose(g)
         return done | ok, jnp.where(ok & ~done, proposal, value), i + 1
 
-    ok, value, boost_u = propose(key)
+    ok, value = propose(first[:2])
     _, value, _ = jax.lax.while_loop(cond, body, (ok, value, jnp.uint32(1)))
+    boost_u = jax.scipy.special.ndtr(first[2])
     return jnp.where(small, value * boost_u ** (1.0 / alpha), value)
 
 
-def chi2(key, dof):
-    """Chi-square variates with ``dof`` (possibly traced, real, > 0) degrees of freedom."""
-    return 2.0 * gamma_variates(key, jnp.asarray(dof, dtype=jnp.float64) / 2.0)
+def chi2(key, dof, first=None):
+    """Chi-square variates with ``dof`` (possibly traced, real, > 0) degrees of freedom (see :func:`gamma_variates`)."""
+    return 2.0 * gamma_variates(key, jnp.asarray(dof, dtype=jnp.float64) / 2.0, first)
 
 
 def bartlett_from(chi2s, normals, p: int):
@@ -228,17 +232,14 @@ def _sgd_params(params, grads, eta):
 def reduced_step(algo: TrainingAlgorithm, d, eta, batch: int, step, state: ReducedState) -> ReducedState:
     """One exact step of the reduced chain for one seed (``d`` and ``eta`` may be traced).
 
-    All the step's Gaussians come from one draw (batch coordinates ``E``, label noise, the Bartlett
-    normals) and its chi-squares from one gamma draw, to keep the per-step overhead small.
+    The step's key is ``fold_in(seed_key, step)``; all its Gaussians come from one draw (batch
+    coordinates ``E``, label noise, Bartlett normals, the first gamma proposals), to keep the per-step
+    overhead small.
     """
-    M, Q, params, key = state
+    M, Q, params, seed_key = state
     r, p = algo.r, algo.p
-    fresh = algo.fit is not None and algo.link_fit == "fresh"
-    if fresh:
-        key, k_normal, k_gamma, k_fit = jax.random.split(key, 4)
-    else:
-        key, k_normal, k_gamma = jax.random.split(key, 3)
-        k_fit = None
+    key = jax.random.fold_in(seed_key, step)  # the step's key: one hash, no key carried forward
+    k_fit = jax.random.fold_in(key, 1) if (algo.fit is not None and algo.link_fit == "fresh") else None
 
     def sample(k, n):
         _, Z, lam = reduced_local_fields(algo, M, Q, k, n)
@@ -246,23 +247,24 @@ def reduced_step(algo: TrainingAlgorithm, d, eta, batch: int, step, state: Reduc
 
     params = _maybe_refit_fresh(algo, step, params, k_fit, sample)
     n_e, n_tri = batch * (r + p), p * (p - 1) // 2
-    normals = jax.random.normal(k_normal, (n_e + batch + n_tri,), dtype=jnp.float64)
+    normals = jax.random.normal(key, (n_e + batch + n_tri + 3 * p,), dtype=jnp.float64)
     E = normals[:n_e].reshape(batch, r + p)
     Z, lam = _fields_from(algo, M, Q, E)
     y = algo.labels(Z)
     if algo.noise > 0:
         y = y + algo.noise * normals[n_e:n_e + batch]
     A, grads = algo.coefficients(params, lam, y)
-    chi2s = chi2(k_gamma, d - (r + p) - jnp.arange(p, dtype=jnp.float64))
+    first = normals[n_e + batch + n_tri:].reshape(3, p)
+    chi2s = chi2(jax.random.fold_in(key, 2), d - (r + p) - jnp.arange(p, dtype=jnp.float64), first)
     c = eta / batch
     LA = lam.T @ A
     EA = E.T @ A
-    W2 = wishart_from(chi2s, normals[n_e + batch:], A.T @ A)
+    W2 = wishart_from(chi2s, normals[n_e + batch:n_e + batch + n_tri], A.T @ A)
     Q_new = Q - c * (LA + LA.T) + c * c * (EA.T @ EA + W2)
     M_new = M - c * (Z.T @ A)
     params = _after_step_fit(algo, step, _sgd_params(params, grads, eta), lam, y)
     M_new, Q_new = retract_overlaps(algo.constraint, M_new, Q_new)
-    return ReducedState(M_new, Q_new, params, key)
+    return ReducedState(M_new, Q_new, params, seed_key)
 
 
 def reduced_initial(algo: TrainingAlgorithm, d, key):
@@ -309,8 +311,9 @@ def full_overlaps(algo: TrainingAlgorithm, W):
 
 def full_step(algo: TrainingAlgorithm, d: int, eta, batch: int, step, state: FullState, *, sample_dtype=jnp.float64) -> FullState:
     """One SGD step on ``d``-dimensional Gaussian samples for one seed."""
-    W, params, key = state
-    key, k_fit, k_x, k_noise = jax.random.split(key, 4)
+    W, params, seed_key = state
+    k_x = jax.random.fold_in(seed_key, step)
+    k_fit, k_noise = jax.random.fold_in(k_x, 1), jax.random.fold_in(k_x, 2)
     _, _, U = _constants(algo)
     r = algo.r
 
@@ -328,7 +331,7 @@ def full_step(algo: TrainingAlgorithm, d: int, eta, batch: int, step, state: Ful
     A, grads = algo.coefficients(params, lam, y)
     W_new = W - (eta / batch) * (X.T @ A)
     params = _after_step_fit(algo, step, _sgd_params(params, grads, eta), lam, y)
-    return FullState(retract_weights(algo.constraint, W_new), params, key)
+    return FullState(retract_weights(algo.constraint, W_new), params, seed_key)
 
 
 def full_batch_step(algo: TrainingAlgorithm, eta, X, Z, y, step, W, params):

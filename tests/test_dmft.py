@@ -1,0 +1,217 @@
+"""GD in the proportional regime and its DMFT (MATH.md 3.2-3.4; issue 7 sections 2-4).
+
+Anchors outside the DMFT code: the exact ridge-regression GD trajectory through the Marchenko-Pastur
+spectrum (square loss), finite-d simulations (Wirtinger flow, spectral and independent starts), the
+stationary equations against long GD runs, and closed-form Gaussian moments. Tolerances are 5
+combined standard errors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import run_cli
+
+from mimflow import MimflowError
+from mimflow.proportional import (
+    make_loss,
+    make_problem,
+    ridge_gd_trajectory,
+    simulate_gd,
+    solve_dmft,
+    solve_fixed_point,
+    test_error,
+)
+
+Z = 5.0
+
+
+def _zmax(a, a_se, b, b_se):
+    return float(np.max(np.abs(a - b) / np.sqrt(a_se**2 + b_se**2)))
+
+
+# ----------------------------------------------------------------------------- losses and observables
+
+
+def test_losses_derivatives_match_closed_forms():
+    r, y = np.array([0.3, -1.2, 2.0]), np.array([1.0, 0.5, -0.7])
+    wf = make_loss("wirtinger")
+    expr = make_loss("(r**2 - y)**2/4")  # the same loss through the grammar and jax.grad
+    for loss in (wf, expr):
+        np.testing.assert_allclose(loss.value(r, y), (r**2 - y) ** 2 / 4, rtol=1e-13)
+        np.testing.assert_allclose(loss.d1(r, y), (r**2 - y) * r, rtol=1e-13)
+        np.testing.assert_allclose(loss.d2(r, y), 3 * r**2 - y, rtol=1e-13)
+        np.testing.assert_allclose(loss.dy1(r, y), -r, rtol=1e-13)
+    logistic = make_loss("logistic")
+    np.testing.assert_allclose(logistic.d1(r, y), -y / (1 + np.exp(y * r)), rtol=1e-12)
+
+
+def test_wirtinger_test_error_closed_form():
+    # y = z^2, r = m z + sqrt(q - m^2) xi: E(r^2 - z^2)^2 / 4 = (3 q^2 - 2 (q + 2 m^2) + 3) / 4
+    p = make_problem("z**2", alpha=2.0, lr=0.1, init="random")
+    m, q = np.array([0.0, 0.4, 0.9]), np.array([1.0, 0.5, 1.3])
+    np.testing.assert_allclose(test_error(p, m, q), (3 * q**2 - 2 * q - 4 * m**2 + 3) / 4, rtol=1e-12)
+
+
+def test_internal_rescaling_is_documented_convention():
+    p = make_problem("z**2", alpha=4.0, lr=0.2, ridge=0.01, init="random")
+    assert (p.eta, p.lam) == (0.2 / 4.0, 0.04)
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    (dict(alpha=-1.0), "alpha"), (dict(lr=0.0), "lr"), (dict(ridge=-0.1), "ridge"), (dict(noise=-1.0), "noise"),
+    (dict(init="warm:1.5"), "warm"), (dict(init="sideways"), "init"), (dict(loss="r**2 + q"), "loss"),
+    (dict(loss="hinge"), "loss"), (dict(link="sign(z)"), "jump"), (dict(link="z1*z2"), "single-index"),
+    (dict(preprocess="nonsense_name"), "preprocessing"),
+])
+def test_bad_inputs_name_the_field(kwargs, field):
+    base = dict(link="z**2", alpha=4.0, lr=0.1)
+    base.update(kwargs)
+    link = base.pop("link")
+    with pytest.raises(MimflowError, match=field):
+        make_problem(link, **base)
+
+
+def test_dmft_refuses_bad_paths_and_unbounded_preprocessing():
+    p = make_problem("z**2", alpha=4.0, lr=0.1, init="random")
+    with pytest.raises(MimflowError, match="batches"):
+        solve_dmft(p, 3, paths=1000, batches=1)
+    with pytest.raises(MimflowError, match="multiple"):
+        solve_dmft(p, 3, paths=1001, batches=10)
+    q = make_problem("z**2", alpha=4.0, lr=0.1, init="spectral", preprocess="optimal")
+    with pytest.raises(MimflowError, match="clip|bounded"):
+        solve_dmft(q, 3, paths=1000, batches=10)
+
+
+# ----------------------------------------------------------------------------- square loss: closed form
+
+
+def test_ridge_dmft_matches_marchenko_pastur_closed_form():
+    """Square loss, linear link with noise: the DMFT vs the exact GD trajectory (MATH.md 3.3 vs MP)."""
+    alpha, sigma = 2.0, 0.5
+    p = make_problem("z", alpha=alpha, lr=0.5, ridge=0.05, loss="square", noise=sigma, init="warm:0.3")
+    T = 20
+    sol = solve_dmft(p, T, paths=10000, batches=10, seed=1)
+    cf = ridge_gd_trajectory(alpha, p.eta, p.lam, T, mu1=1.0, sigma_e2=sigma**2, m0=0.3, q0=1.0)
+    # l'' = 1: responses and nu are deterministic, so the overlap is exact
+    np.testing.assert_allclose(sol.overlap, cf["overlap"], atol=1e-10)
+    for name in ("norm2", "train_error"):
+        se = getattr(sol, name + "_se")[1:]
+        assert np.all(se > 0) and np.all(se < 0.02)  # genuine Monte Carlo error bars, not degenerate
+        z = np.abs(getattr(sol, name)[1:] - cf[name][1:]) / se
+        assert z.max() < Z, (name, z.max())
+
+
+def test_fixed_point_square_loss_is_the_ridge_limit():
+    alpha, sigma = 2.0, 0.5
+    p = make_problem("z", alpha=alpha, lr=0.5, ridge=0.05, loss="square", noise=sigma, init="random")
+    fp = solve_fixed_point(p, n_nodes=40)
+    cf = ridge_gd_trajectory(alpha, p.eta, p.lam, 4000, mu1=1.0, sigma_e2=sigma**2, m0=0.0, q0=1.0)
+    assert fp.overlap == pytest.approx(cf["overlap"][-1], abs=1e-9)
+    assert fp.norm2 == pytest.approx(cf["norm2"][-1], abs=1e-9)
+    assert fp.train_error == pytest.approx(cf["train_error"][-1], abs=1e-9)
+
+
+# ----------------------------------------------------------------------------- Wirtinger flow: DMFT vs GD
+
+
+WF = dict(alpha=4.0, lr=0.1, ridge=0.01, loss="wirtinger")
+
+
+def test_wirtinger_dmft_matches_simulation_independent_start():
+    p = make_problem("z**2", init="warm:0.5", **WF)
+    T = 15
+    sol = solve_dmft(p, T, paths=10000, batches=10, seed=2)
+    sim = simulate_gd(p, 800, T, range(4))
+    for name in ("overlap", "norm2", "test_error"):
+        mean, se = sim.mean_and_se(name)
+        assert _zmax(getattr(sol, name)[1:], getattr(sol, name + "_se")[1:], mean[1:], se[1:]) < Z, name
+
+
+@pytest.mark.slow(ci=True)
+def test_wirtinger_dmft_spectral_start_matches_simulation_and_control_differs():
+    """Spectral start through the power-iteration prefix (MATH.md 3.3) vs finite-d GD from the top
+    eigenvector; the independent warm start with the same initial overlap and norm must differ."""
+    T = 12
+    p = make_problem("z**2", init="spectral", preprocess="trimmed", **WF)
+    sol = solve_dmft(p, T, paths=10000, batches=10, seed=3)
+    assert sol.power_steps > 5 and abs(sol.power_residual) < 1e-8
+    sim = simulate_gd(p, 1000, T, range(4))
+    for name in ("overlap", "norm2", "test_error"):
+        mean, se = sim.mean_and_se(name)
+        assert _zmax(getattr(sol, name), getattr(sol, name + "_se"), mean, se) < Z, name
+    m0, q0 = float(sol.overlap[0]), float(sol.norm2[0])
+    control = make_problem("z**2", init=f"warm:{m0 / np.sqrt(q0)}", init_norm=float(np.sqrt(q0)), **WF)
+    ctl = solve_dmft(control, T, paths=10000, batches=10, seed=4)
+    assert ctl.overlap[0] == pytest.approx(m0, abs=1e-12)
+    gap = _zmax(ctl.norm2, ctl.norm2_se, sol.norm2, sol.norm2_se)
+    assert gap > 2 * Z, gap
+
+
+@pytest.mark.slow
+def test_wirtinger_dmft_spectral_start_large_d():
+    T = 40
+    p = make_problem("z**2", init="spectral", preprocess="trimmed", **WF)
+    sol = solve_dmft(p, T, paths=100000, batches=10, seed=5)
+    sim = simulate_gd(p, 4000, T, range(8))
+    for name in ("overlap", "norm2", "train_error", "test_error"):
+        mean, se = sim.mean_and_se(name)
+        assert _zmax(getattr(sol, name), getattr(sol, name + "_se"), mean, se) < Z, name
+
+
+@pytest.mark.slow(ci=True)
+def test_fixed_point_matches_long_gd():
+    p = make_problem("z**2", init="warm:0.5", **{**WF, "lr": 0.15})
+    fp = solve_fixed_point(p, n_nodes=60)
+    assert fp.converged
+    sim = simulate_gd(p, 800, 400, range(4))
+    for name, value in (("overlap", fp.overlap), ("norm2", fp.norm2)):
+        mean, se = sim.mean_and_se(name)
+        # converged runs: the seed spread is the finite-d fluctuation; allow 5 s.e. + O(1/d)
+        assert abs(mean[-1] - value) < Z * se[-1] + 2.0 / 800, (name, mean[-1], value, se[-1])
+
+
+@pytest.mark.slow
+def test_fixed_point_matches_long_dmft():
+    p = make_problem("z**2", init="warm:0.5", **{**WF, "lr": 0.15})
+    fp = solve_fixed_point(p)
+    sol = solve_dmft(p, 200, paths=20000, batches=10, seed=6)
+    assert abs(sol.overlap[-1] - fp.overlap) < Z * sol.overlap_se[-1] + 1e-4
+    assert abs(sol.norm2[-1] - fp.norm2) < Z * sol.norm2_se[-1] + 1e-4
+
+
+# ----------------------------------------------------------------------------- determinism and the CLI
+
+
+def test_same_seed_same_numbers():
+    p = make_problem("z**2", init="random", **WF)
+    a = solve_dmft(p, 3, paths=1000, batches=10, seed=7)
+    b = solve_dmft(p, 3, paths=1000, batches=10, seed=7)
+    np.testing.assert_array_equal(a.norm2, b.norm2)
+    s1, s2 = simulate_gd(p, 50, 3, [1, 2]), simulate_gd(p, 50, 3, [1, 2])
+    np.testing.assert_array_equal(s1.overlap, s2.overlap)
+
+
+def test_cli_dmft_json_keys(capsys, tmp_path):
+    import json
+
+    code, out, err = run_cli(capsys, "dmft", "z**2", "--alpha", "4", "--lr", "0.1", "--ridge", "0.01", "--steps", "4",
+                             "--init", "warm:0.5", "--paths", "1000", "--simulate", "100", "--seeds", "2", "--json",
+                             "--plot", str(tmp_path / "dmft.png"))
+    assert code == 0, err
+    data = json.loads(out)
+    for key in ("t", "overlap", "norm2", "train_error", "test_error", "simulated_overlap", "simulated_norm2",
+                "simulated_train_error", "simulated_test_error"):
+        assert len(data[key]) == 5, key
+    assert set(data["fixed_point"]) >= {"overlap", "norm2"}
+    assert (tmp_path / "dmft.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--init", "warm:2"], "init"), (["--loss", "r**2 + foo"], "loss"), (["--alpha", "-1"], "alpha"),
+    (["--paths", "1005", "--batches", "10"], "paths"),
+])
+def test_cli_dmft_bad_input(capsys, args, needle):
+    code, out, err = run_cli(capsys, "dmft", "z**2", "--steps", "2", *args)
+    assert code == 2
+    assert needle in err and "Traceback" not in err
