@@ -16,7 +16,8 @@ Parts:
    to draw its samples with the same generator, the NumPy loop and PyTorch; the exact reduced chain
    for one seed and 1024 vmapped seeds; reduced vs d-dimensional at d = 1e3 and 1e4; peak memory;
 5. a hand-written exact reduced chain for r = p = 1 (randomness drawn per block, elementwise step,
-   Marsaglia-Tsang chi-square): what the reduced engine could reach on this machine.
+   Marsaglia-Tsang chi-square): what the reduced engine could reach on this machine;
+6. peak memory of one ``train_online`` call in fresh processes (RSS growth), d-dimensional vs reduced.
 
 Usage: .venv/bin/python benchmarks/bench_training.py [--quick] [--json FILE] [--parts 1,2,3,4]
 """
@@ -291,26 +292,47 @@ def baselines(steps: int, d: int, repeats: int) -> dict:
 
 PLANTED_4 = "h3(z1) + h3(z2) + h3(z3) + h3(z4)"
 MEMORY_SNIPPET = '''
-import resource, sys, time
+import sys, threading, time
 import mimflow
 from mimflow.training import make_algorithm, train_online
 engine, d, seeds, steps, link = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 algo = make_algorithm("planted", link)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-train_online(algo, d=d, steps=steps, lr=0.5 / d, seeds=seeds, engine=engine, n_save=10, chunk=1000)
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(before, after)
+page = 4096
+def rss():
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * page
+kw = dict(d=d, steps=steps, lr=0.5 / d, seeds=seeds, engine=engine, n_save=4, chunk=steps)
+train_online(algo, **dict(kw, seeds=1, d=max(d // 1000, 16)))  # import/compile-time allocations first
+base = rss()
+peak = [base]
+stop = False
+def poll():
+    while not stop:
+        peak[0] = max(peak[0], rss())
+        time.sleep(0.002)
+th = threading.Thread(target=poll, daemon=True)
+th.start()
+train_online(algo, **kw)
+stop = True
+th.join()
+print(base, max(peak[0], rss()))
 '''
 
 
 def peak_memory(engine: str, d: int, seeds: int, steps: int, link: str) -> dict:
-    """Peak resident memory (ru_maxrss) of a fresh process running one ``train_online`` call, and its growth."""
+    """Peak resident memory above the baseline (RSS polled every 2 ms in a fresh process) of one ``train_online``.
+
+    The baseline is taken after importing mimflow and running a tiny call (imports, XLA client); the
+    growth is what the call itself allocates (compiled program, states, per-step samples).
+    """
     import subprocess
 
     out = subprocess.run([sys.executable, "-c", MEMORY_SNIPPET, engine, str(d), str(seeds), str(steps), link],
                          capture_output=True, text=True, check=True)
-    before, after = (int(v) for v in out.stdout.split()[-2:])
-    return {"engine": engine, "d": d, "seeds": seeds, "peak_MiB": after / 1024, "growth_MiB": (after - before) / 1024}
+    base, peak = (int(v) for v in out.stdout.split()[-2:])
+    state = seeds * (d * R if engine == "full" else 2 * R * R) * 8
+    return {"engine": engine, "d": d, "seeds": seeds, "growth_MiB": (peak - base) / 2**20,
+            "state_MiB": state / 2**20}
 
 
 def _train_timed(algo, *, d, steps, seeds, engine, repeats, chunk=10_000):
@@ -334,6 +356,20 @@ def chunked_samples_us(d: int, steps: int, seeds: int, repeats: int, mode: str =
     block(draw(jax.random.key(0), n))
     secs, _ = timed(lambda: block(draw(jax.random.key(0), n)), repeats)
     return 1e6 * secs / (n * chunk)
+
+
+def memory_benchmarks() -> list:
+    """Peak memory growth of ``train_online`` in fresh processes: O(seeds d r) against O(seeds r^2)."""
+    mem = []
+    for engine, d, seeds in (("full", 100_000, 1), ("full", 100_000, 16), ("full", 100_000, 64),
+                             ("reduced", 100_000, 1), ("reduced", 100_000, 1024), ("reduced", 100_000, 16384),
+                             ("reduced", 100_000_000, 16384)):
+        try:
+            mem.append(peak_memory(engine, d, seeds, 20, PLANTED_4))
+            print(f"  memory {mem[-1]}", flush=True)
+        except Exception as exc:  # noqa: BLE001  (report, do not stop the benchmark)
+            mem.append({"engine": engine, "d": d, "seeds": seeds, "error": str(exc)[-300:]})
+    return mem
 
 
 def engine_benchmarks(quick: bool, baseline: dict | None, repeats: int) -> dict:
@@ -385,17 +421,6 @@ def engine_benchmarks(quick: bool, baseline: dict | None, repeats: int) -> dict:
         print(f"  d={d}: full {1e6 * full / s:.2f} us/step, reduced {1e6 * red / s:.2f} us/step, "
               f"ratio {full / red:.1f}", flush=True)
 
-    # (d) peak memory in fresh processes: O(seeds d r) against O(seeds r^2)
-    mem = []
-    for engine, d, seeds in (("full", 10_000, 1), ("full", 10_000, 64), ("full", 10_000, 256),
-                             ("reduced", 10_000, 1), ("reduced", 10_000, 1024), ("reduced", 10_000, 16384),
-                             ("reduced", 10_000_000, 1024)):
-        try:
-            mem.append(peak_memory(engine, d, seeds, 200, PLANTED_4))
-            print(f"  memory {mem[-1]}", flush=True)
-        except Exception as exc:  # noqa: BLE001  (report, do not stop the benchmark)
-            mem.append({"engine": engine, "d": d, "seeds": seeds, "error": str(exc)[-300:]})
-    out["memory"] = mem
     return out
 
 
@@ -481,7 +506,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", default=None)
-    parser.add_argument("--parts", default="1,2,3,4,5")
+    parser.add_argument("--parts", default="1,2,3,4,5,6")
     args = parser.parse_args()
     parts = {int(p) for p in args.parts.split(",")}
     steps = 5_000 if args.quick else 20_000
@@ -498,6 +523,9 @@ def main() -> None:
     if 4 in parts:
         print("4. mimflow.training engines", flush=True)
         results["engines"] = engine_benchmarks(args.quick, results.get("baselines"), repeats)
+    if 6 in parts:
+        print("6. peak memory", flush=True)
+        results["memory"] = memory_benchmarks()
     if 5 in parts:
         print("5. hand-written reference reduced chain", flush=True)
         results["reference_chain"] = reference_chain_benchmarks(args.quick, repeats)

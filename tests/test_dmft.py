@@ -61,7 +61,7 @@ def test_internal_rescaling_is_documented_convention():
 @pytest.mark.parametrize("kwargs, field", [
     (dict(alpha=-1.0), "alpha"), (dict(lr=0.0), "lr"), (dict(ridge=-0.1), "ridge"), (dict(noise=-1.0), "noise"),
     (dict(init="warm:1.5"), "warm"), (dict(init="sideways"), "init"), (dict(loss="r**2 + q"), "loss"),
-    (dict(loss="hinge"), "loss"), (dict(link="sign(z)"), "jump"), (dict(link="z1*z2"), "single-index"),
+    (dict(loss="hinge"), "loss"), (dict(link="z1*z2"), "single-index"),
     (dict(preprocess="nonsense_name"), "preprocessing"),
 ])
 def test_bad_inputs_name_the_field(kwargs, field):
@@ -185,8 +185,8 @@ def test_fixed_point_matches_long_dmft():
 
 def test_same_seed_same_numbers():
     p = make_problem("z**2", init="random", **WF)
-    a = solve_dmft(p, 3, paths=1000, batches=10, seed=7)
-    b = solve_dmft(p, 3, paths=1000, batches=10, seed=7)
+    a = solve_dmft(p, 3, paths=200, batches=10, seed=7)
+    b = solve_dmft(p, 3, paths=200, batches=10, seed=7)
     np.testing.assert_array_equal(a.norm2, b.norm2)
     s1, s2 = simulate_gd(p, 50, 3, [1, 2]), simulate_gd(p, 50, 3, [1, 2])
     np.testing.assert_array_equal(s1.overlap, s2.overlap)
@@ -215,3 +215,26 @@ def test_cli_dmft_bad_input(capsys, args, needle):
     code, out, err = run_cli(capsys, "dmft", "z**2", "--steps", "2", *args)
     assert code == 2
     assert needle in err and "Traceback" not in err
+
+
+# ----------------------------------------------------------------------------- links with jumps: nu by Stein
+
+
+@pytest.mark.slow(ci=True)
+def test_stein_and_pathwise_nu_agree_for_a_smooth_link():
+    p = make_problem("z**2", init="warm:0.5", **WF)
+    a = solve_dmft(p, 8, paths=5000, batches=10, nu_estimator="stein", seed=8)
+    b = solve_dmft(p, 8, paths=5000, batches=10, nu_estimator="pathwise", seed=9)
+    for name in ("overlap", "norm2"):
+        assert _zmax(getattr(a, name)[1:], getattr(a, name + "_se")[1:],
+                     getattr(b, name)[1:], getattr(b, name + "_se")[1:]) < Z, name
+
+
+@pytest.mark.slow
+def test_sign_link_logistic_dmft_matches_simulation():
+    p = make_problem("sign(z)", alpha=3.0, lr=0.5, ridge=0.01, loss="logistic", init="warm:0.3")
+    sol = solve_dmft(p, 12, paths=20000, batches=10, seed=10)
+    sim = simulate_gd(p, 2000, 12, range(6))
+    for name in ("overlap", "norm2", "test_error"):
+        mean, se = sim.mean_and_se(name)
+        assert _zmax(getattr(sol, name)[1:], getattr(sol, name + "_se")[1:], mean[1:], se[1:]) < Z, name

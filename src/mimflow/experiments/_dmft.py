@@ -10,6 +10,10 @@ the DMFT works internally with ``eta = lr/alpha`` and ``lambda = alpha ridge`` (
 Monte Carlo standard errors), ``simulated_*`` (seed means and standard errors) with ``--simulate``,
 and ``fixed_point`` ``{"overlap", "norm2", "chi"}`` (``null`` when the stationary equations have no
 root near the truth).
+
+``--init random`` starts the DMFT at overlap exactly 0 (the ``d -> infinity`` limit of a random start,
+from which GD on an even link such as phase retrieval never escapes in O(1) steps); finite-``d`` runs
+start at overlap ~ ``d^{-1/2}`` and escape after ~ ``log d`` steps. Use ``warm:M`` to compare transients.
 """
 
 from __future__ import annotations
@@ -91,12 +95,14 @@ def run_dmft(config: DMFTConfig, *, progress=None) -> RunResult:
     sol = solve_dmft(problem, config.steps, paths=config.paths, batches=config.batches, seed=config.seed,
                      power_steps=config.power_steps, progress=dmft_progress)
     fixed = None
-    try:
-        fp = solve_fixed_point(problem, start=(float(sol.overlap[-1]), float(sol.norm2[-1])))
+    for start_point in ((1.0, 1.0), (float(sol.overlap[-1]), float(sol.norm2[-1]))):
+        try:
+            fp = solve_fixed_point(problem, start=start_point)
+        except MimflowError:
+            continue
         fixed = {"overlap": fp.overlap, "norm2": fp.norm2, "chi": fp.chi, "test_error": fp.test_error,
                  "train_error": fp.train_error}
-    except MimflowError:
-        fixed = None
+        break
     t = np.arange(config.steps + 1)
     data = {}
     for name in OBSERVABLES:

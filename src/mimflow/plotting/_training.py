@@ -75,7 +75,8 @@ def plot_samples_to_escape(ax, ds, rows: dict):
             label += f": {fit:.2f}"
             if row.get("fitted_exponent_se") is not None and np.isfinite(row["fitted_exponent_se"]):
                 label += f" $\\pm$ {row['fitted_exponent_se']:.2f}"
-        label += f" (theory {pred:g})" if pred is not None else " (no polynomial law)"
+        word = "theory" if row.get("rigorous", True) else "heuristic"
+        label += f" ({word} {pred:g})" if pred is not None else " (no polynomial law)"
         finite = np.isfinite(med)
         if finite.any():
             ax.loglog(ds[finite], med[finite], marker="o", color=color, lw=1.2, label=label)

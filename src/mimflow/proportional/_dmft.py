@@ -178,11 +178,24 @@ def _adjoint_rows(R, D, k, n_time: int):
     return jnp.moveaxis(a, 0, 1).reshape(nb, n_time, N)
 
 
-def _make_step(problem, n_time: int, mean_y: float):
-    """The jitted DMFT step for one batch of paths (vmapped over batches)."""
+_STEP_CACHE: dict = {}
+
+
+def _make_step(problem, n_time: int, nu_estimator: str):
+    """The jitted DMFT step (cached: it depends only on the loss, ``alpha``, the buffer length and the
+    ``nu`` estimator)."""
+    key = (problem.loss.name, problem.loss.formula, problem.alpha, n_time, nu_estimator)
+    if key not in _STEP_CACHE:
+        if len(_STEP_CACHE) > 16:
+            _STEP_CACHE.clear()
+        _STEP_CACHE[key] = _build_step(problem, n_time, nu_estimator == "stein")
+    return _STEP_CACHE[key]
+
+
+def _build_step(problem, n_time: int, stein: bool):
+    """The jitted DMFT step over all batches of paths."""
     alpha = problem.alpha
     loss = problem.loss
-    spectral = problem.init.kind == "spectral"
 
     def step_a(state, k, kind_gd, beta, var, key):
         Z, G, D, H, y, fp, Ty, dTy = (state[x] for x in ("Z", "G", "D", "H", "y", "fp", "Ty", "dTy"))
@@ -248,10 +261,13 @@ def _make_step(problem, n_time: int, mean_y: float):
         rg_row = alpha * jnp.einsum("btn,bn->bt", adj, dg) / dg.shape[1]
         rg_row = jnp.where(jnp.arange(n_time)[None, :] <= k, rg_row, 0.0)
         state = dict(state, Rg=state["Rg"].at[:, k].set(rg_row))
+        if stein:  # nu_k = alpha E[g^k r*] - sum_s m_s R_g(k, s)  (Gaussian integration by parts in r*)
+            g_rstar = alpha * jnp.mean(state["G"][:, k] * state["Z"][:, 0], axis=1)
+            nu_k = g_rstar - jnp.einsum("bt,bt->b", rg_row, state["m"][:, :n_time])
+            state = dict(state, nu=state["nu"].at[:, k].set(nu_k))
         state = jax.vmap(step_b, in_axes=(0, None, None, None, None, None, None))(state, k, a_k, b_k, normalise, q0, m0)
         return state, train
 
-    del spectral, mean_y
     return jax.jit(step_batched, donate_argnums=0)
 
 
@@ -312,6 +328,7 @@ def _pad_state(state: dict, old: int, new: int) -> dict:
 
 def solve_dmft(problem, n_steps: int, *, paths: int = 20_000, batches: int = 10, key=None, seed: int = 0,
                power_steps: int | None = None, power_tol: float = 1e-9, max_power_steps: int = 200,
+               nu_estimator: str = "auto",
                progress=None) -> DMFTSolution:
     """Solve the DMFT of GD (after the spectral prefix for ``init = spectral``) for ``n_steps`` steps.
 
@@ -323,6 +340,10 @@ def solve_dmft(problem, n_steps: int, *, paths: int = 20_000, batches: int = 10,
         key / seed: the PRNG key (``PRNGKey(seed)`` if ``key`` is None).
         power_steps: fixed number ``K`` of power-iteration steps for the spectral start; by default
             iterate until ``1 - corr(theta^{k+1}, theta^k) < power_tol`` (at most ``max_power_steps``).
+        nu_estimator: ``"pathwise"`` (``nu_k = alpha E[dg^k/dr*]`` through ``f'``), ``"stein"``
+            (``nu_k = alpha E[g^k r*] - sum_s m_s R_g(k, s)``, Gaussian integration by parts in ``r*``:
+            valid for links with jumps such as ``sign``, noisier for smooth ones) or ``"auto"`` (stein
+            exactly when the link has a jump).
         progress: optional callable taking a fraction in ``[0, 1]``.
 
     Cost ``O((K+T)^3 N)`` time (at matrix-multiply speed) and ``O((K+T) N)`` memory.
@@ -339,6 +360,13 @@ def solve_dmft(problem, n_steps: int, *, paths: int = 20_000, batches: int = 10,
     if paths % batches or paths // batches < 10:
         raise MimflowError(f"paths = {paths} must be a multiple of batches = {batches} with >= 10 paths per batch")
     N = paths // batches
+    if nu_estimator not in ("auto", "pathwise", "stein"):
+        raise MimflowError(f"nu_estimator must be auto, pathwise or stein, got {nu_estimator!r}")
+    if nu_estimator == "auto":
+        from ._problem import _has_jump
+
+        tree = getattr(problem.link, "tree", None)
+        nu_estimator = "stein" if tree is not None and _has_jump(tree) else "pathwise"
     key = jax.random.PRNGKey(seed) if key is None else key
     init = problem.init
     spectral = init.kind == "spectral"
@@ -366,7 +394,7 @@ def solve_dmft(problem, n_steps: int, *, paths: int = 20_000, batches: int = 10,
                 f"preprocessing {problem.preprocessing.name!r} reaches {float(ty.min()):.3g} on the labels: the power "
                 f"iteration of the spectral start would need a shift c = {shift:.3g} and converge very slowly; "
                 "use a bounded preprocessing (trimmed, or optimal with clip, e.g. --clip 1)")
-    step = _make_step(problem, n_time, mean_y)
+    step = _make_step(problem, n_time, nu_estimator)
     gd_a, gd_b = 1.0 - problem.eta * problem.lam, problem.eta
     k = 0
     power_residual = 0.0
@@ -377,7 +405,7 @@ def solve_dmft(problem, n_steps: int, *, paths: int = 20_000, batches: int = 10,
                 new_n = _round_up(min(k_max, 2 * K) + n_steps + 1)
                 state = _pad_state(state, n_time, new_n)
                 n_time = new_n
-                step = _make_step(problem, n_time, mean_y)
+                step = _make_step(problem, n_time, nu_estimator)
             key, sub = jax.random.split(key)
             state, _ = step(state, k, False, shift, 1.0, True, q0, m0, *_regression(state, k), jax.random.split(sub, batches))
             k += 1

@@ -17,6 +17,8 @@ For the non-convex Wirtinger loss the root of ``r + chi l'(r; y) = w`` is taken 
 ``1 + chi l''`` on the quadrature nodes (it must be positive). Expectations use a tensor
 Gauss-Hermite rule in ``(z, xi)`` (and ``eps``); the root in ``(m, q, chi)`` is found by
 ``scipy.optimize.root`` from a start near the truth (or a given start, e.g. the end of a DMFT run).
+For links with jumps (``sign``) ``nu = alpha E[l'(r; y) z] - m R_g`` (Gaussian integration by parts in
+``z``, which needs no ``f'``).
 Independent of the DMFT solver and of the simulation.
 """
 
@@ -103,6 +105,9 @@ def solve_fixed_point(problem, *, start: tuple[float, float] | None = None, n_no
     z, xi, eps, weights = _rule(problem, n_nodes)
     y = problem.labels(z, eps)
     fp = problem.f_prime(z)
+    from ._problem import _has_jump
+
+    stein = problem.link.tree is not None and _has_jump(problem.link.tree)
 
     @jax.jit
     def moments(m, q, chi):
@@ -111,7 +116,10 @@ def solve_fixed_point(problem, *, start: tuple[float, float] | None = None, n_no
         l2 = loss.d2(r, y)
         den = 1.0 + chi * l2
         rbar = alpha * jnp.sum(weights * l2 / den)
-        nu = alpha * jnp.sum(weights * loss.dy1(r, y) * fp / den)
+        if stein:  # Gaussian integration by parts in z: nu = alpha E[l'(r) z] - m rbar (links with jumps)
+            nu = alpha * jnp.sum(weights * loss.d1(r, y) * z) - m * rbar
+        else:
+            nu = alpha * jnp.sum(weights * loss.dy1(r, y) * fp / den)
         g2 = jnp.sum(weights * loss.d1(r, y) ** 2)
         train = jnp.sum(weights * loss.value(r, y))
         return rbar, nu, g2, jnp.min(den), train

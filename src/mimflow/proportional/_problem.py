@@ -169,8 +169,6 @@ def make_problem(link, *, alpha: float, lr: float, ridge: float = 0.0, loss="wir
     lk = make_link(link)
     if lk.r != 1:
         raise MimflowError(f"link {lk.name!r} has r = {lk.r} variables: the proportional regime here is single-index (use z)")
-    if lk.tree is not None and _has_jump(lk.tree):
-        raise MimflowError(f"link {lk.name!r} has a jump (sign): the DMFT uses f'(z) pathwise; use a continuous link")
     spec = parse_init(init, init_norm)
     pre = None
     if spec.kind == "spectral":

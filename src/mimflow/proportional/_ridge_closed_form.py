@@ -19,8 +19,7 @@ and, with ``E`` over the limiting spectral law of ``S`` (``alpha`` times Marchen
     m_t &= m_0 E[k^t] + \mu_1 E[\varphi_t s],\\
     q_t &= q_0 E[k^{2t}] + 2 m_0\mu_1 E[k^t\varphi_t s] + \mu_1^2 E[\varphi_t^2 s^2] + \sigma_e^2 E[\varphi_t^2 s],\\
     \text{train}_t &= \frac{1}{2\alpha}\Big(q_0 E[k^{2t}s] + 2m_0\mu_1 E[k^t(\varphi_t s - 1)s]
-        + \mu_1^2 E[(\varphi_t s - 1)^2 s]\Big) + \frac{\sigma_e^2}{2}\Big(1 + \frac{E[\varphi_t^2 s^2] - 2E[\varphi_t s]}{\alpha}\Big)
-        \ (\text{+ the part of } m_0 \text{ orthogonal...}).
+        + \mu_1^2 E[(\varphi_t s - 1)^2 s]\Big) + \frac{\sigma_e^2}{2}\Big(1 + \frac{E[\varphi_t^2 s^2] - 2E[\varphi_t s]}{\alpha}\Big).
 
 (The train error formula holds for a linear link; for a nonlinear link only ``m_t, q_t`` are used.)
 Everything here is NumPy and quadrature; nothing is shared with the DMFT or the simulation.

@@ -66,7 +66,7 @@ __all__ = [
 
 HALF_WIDTH = 12.0
 PANEL_WIDTH_S = 0.25
-PANEL_WIDTH_EPS = 0.5
+PANEL_WIDTH_EPS = 1.0
 PANEL_NODES = 16
 _GL = np.polynomial.legendre.leggauss(PANEL_NODES)
 
@@ -313,7 +313,8 @@ def _scale(mo: _Moments) -> float:
 
 
 def _offsets(mo: _Moments) -> np.ndarray:
-    return mo.tau + _scale(mo) * np.logspace(-13, 8, 211)
+    """Bracketing grid for the roots on ``(tau, inf)`` (one point per decade; Brent refines)."""
+    return mo.tau + _scale(mo) * np.logspace(-13, 8, 22)
 
 
 def _lambda_bar(mo: _Moments, alpha: float) -> float:
@@ -427,15 +428,19 @@ def spectral_prediction(link, preprocess, alpha, *, noise: float = 0.0, clip: fl
                               arr["tau"], name)
 
 
-def _recovers(link, noise, preprocess, clip, alpha: float, refine: int) -> float:
+def _recovers(link, noise, preprocess, clip, alpha: float, refine: int, cache: dict) -> float:
     """``h(lambda_bar)``: positive iff the Lu-Li overlap is positive at ``alpha``."""
     pre = _resolve(preprocess, alpha, clip)
-    try:
-        mo = _moments(link, noise, pre, refine=refine)
-    except _Unbounded:
+    if pre.description not in cache:
+        try:
+            cache[pre.description] = _moments(link, noise, pre, refine=refine)
+        except _Unbounded as exc:
+            cache[pre.description] = exc
+    mo = cache[pre.description]
+    if isinstance(mo, _Unbounded):
         if pre.name.startswith("mondelli"):  # the pole of T below alpha = 1/2 (real) or 1 (complex)
             return -1.0
-        raise
+        raise mo
     lb = _lambda_bar(mo, alpha)
     if lb <= mo.tau:
         lam = mo.tau + 1e-13 * _scale(mo)
@@ -462,13 +467,14 @@ def weak_recovery_threshold(link, preprocess, *, noise: float = 0.0, clip: float
     lo, hi = float(alpha_range[0]), float(alpha_range[1])
     if not (0 < lo < hi and math.isfinite(hi)):
         raise MimflowError(f"alpha_range must be 0 < low < high < inf, got {alpha_range!r}")
-    if _recovers(lk, noise, preprocess, clip, hi, refine) <= 0:
+    cache: dict = {}  # moments per distinct T (one for alpha-independent T)
+    if _recovers(lk, noise, preprocess, clip, hi, refine, cache) <= 0:
         return math.inf
-    if _recovers(lk, noise, preprocess, clip, lo, refine) > 0:
+    if _recovers(lk, noise, preprocess, clip, lo, refine, cache) > 0:
         return lo
     while hi / lo - 1.0 > rtol:
         mid = math.sqrt(lo * hi)
-        if _recovers(lk, noise, preprocess, clip, mid, refine) > 0:
+        if _recovers(lk, noise, preprocess, clip, mid, refine, cache) > 0:
             hi = mid
         else:
             lo = mid
@@ -506,7 +512,7 @@ def _mm_noisy(link, noise: float) -> float:
     s, ws = _gaussian_rule(list(link.breakpoints(0, HALF_WIDTH)), PANEL_WIDTH_S)
     fs = _link_values(link, s)
     lo, hi = float(np.min(fs)) - 12 * noise, float(np.max(fs)) + 12 * noise
-    y, wy = _composite(np.array([lo, hi]), noise / 4.0)
+    y, wy = _composite(np.array([lo, hi]), 2.0 * noise)  # 16 nodes per 2 sigma: the density is smooth on that scale
     total = 0.0
     for start in range(0, y.size, 2048):
         yy = y[start:start + 2048, None]
