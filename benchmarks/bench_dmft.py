@@ -1,5 +1,5 @@
 """Benchmark of the GD DMFT (issue 7, section 6): the DMFT with 1e5 Monte Carlo paths and T = 100 GD
-steps (time, compile time, peak memory), and the finite-d simulation time needed for the same
+steps (wall time after compilation, process CPU time, peak memory), and the finite-d simulation time needed for the same
 statistical accuracy, all in this process.
 
 Problem: regularised Wirtinger flow for real phase retrieval, alpha = 4, lr = 0.1, ridge = 0.01,
@@ -33,7 +33,7 @@ def peak_rss_gib() -> float:
 
 def dmft_timing(init: str, paths: int, steps: int) -> dict:
     p = make_problem("z**2", init=init, **WF)
-    solve_dmft(p, 2, paths=1000, batches=10, seed=0)  # compile the small buffer (not the big one)
+    solve_dmft(p, steps, paths=1000, batches=10, seed=0)  # compile (same buffer sizes), not timed
     start, cpu = time.perf_counter(), time.process_time()
     sol = solve_dmft(p, steps, paths=paths, batches=10, seed=1)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu

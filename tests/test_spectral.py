@@ -91,9 +91,13 @@ def test_lanczos_matches_dense_eigh():
 
 
 def test_float32_storage_agrees_with_float64():
-    key = jax.random.key(5)
-    a = spectral_estimate(sample_spectral_data("z**2", 200, 600, key=key), "trimmed:3")
-    b = spectral_estimate(sample_spectral_data("z**2", 200, 600, key=key, dtype=np.float32), "trimmed:3")
+    """float32 products (Lanczos tol 1e-6) against float64 products on the same (float32-drawn) data."""
+    b_data = sample_spectral_data("z**2", 200, 600, key=jax.random.key(5), dtype=np.float32)
+    assert b_data.X.dtype == np.float32 and b_data.y.dtype == np.float64
+    a_data = type(b_data)(b_data.X.astype(np.float64), b_data.y, b_data.w_star)
+    np.testing.assert_allclose(b_data.y, (a_data.X @ b_data.w_star) ** 2, rtol=1e-12)
+    a = spectral_estimate(a_data, "trimmed:3")
+    b = spectral_estimate(b_data, "trimmed:3")
     assert b.overlap2 == pytest.approx(a.overlap2, abs=1e-4)
     assert b.eigenvalue == pytest.approx(a.eigenvalue, rel=1e-5)
 

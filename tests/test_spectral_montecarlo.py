@@ -34,9 +34,20 @@ def _check(pre, clip, alpha, d, seeds, noise=0.0, link="z**2"):
 
 @pytest.mark.slow(ci=True)
 @pytest.mark.parametrize("pre, clip", CASES)
-@pytest.mark.parametrize("alpha", [2.0, 4.0])
-def test_overlap_matches_lu_li(pre, clip, alpha):
-    _check(pre, clip, alpha, 500, range(8))
+def test_overlap_matches_lu_li(pre, clip):
+    _check(pre, clip, 2.0, 500, range(8))
+
+
+@pytest.mark.slow(ci=True)
+def test_overlap_matches_lu_li_far_above_threshold():
+    _check("optimal", 10.0, 4.0, 500, range(8))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pre, clip", CASES[::2])
+def test_overlap_matches_lu_li_more_alpha(pre, clip):
+    for alpha in (1.5, 4.0):
+        _check(pre, clip, alpha, 1000, range(10))
 
 
 @pytest.mark.slow(ci=True)

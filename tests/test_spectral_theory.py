@@ -62,7 +62,7 @@ def test_optimal_beats_other_preprocessings():
     """Luo-Alghamdi-Lu: 1 - 1/y maximises the overlap at every alpha (MATH.md 4.3)."""
     alphas = [0.8, 1.5, 3.0]
     best = spectral_prediction("z**2", "optimal", alphas).overlap2
-    for pre in ["trimmed:3", "mondelli-montanari", "tanh(y)", "y*exp(-y/2)"]:
+    for pre in ["trimmed:3", "mondelli-montanari", "y*exp(-y/2)"]:
         other = spectral_prediction("z**2", pre, alphas).overlap2
         assert np.all(other <= best + 1e-12), pre
 
@@ -89,7 +89,7 @@ def test_overlap_monotone_and_below_one():
 
 @pytest.mark.parametrize("pre, kw, noise", [
     ("optimal", {}, 0.0), ("optimal", {"clip": 2.0}, 0.0), ("trimmed:2", {}, 0.0), ("mondelli-montanari", {}, 0.0),
-    ("trimmed:2", {}, 0.3), ("optimal", {"clip": 2.0}, 0.3),
+    pytest.param("trimmed:2", {}, 0.3, marks=pytest.mark.slow), ("optimal", {"clip": 2.0}, 0.3),
 ])
 def test_prediction_converged_in_quadrature(pre, kw, noise):
     """The default rule agrees with one whose panels are 3x finer (noise: fewer alphas, 2x)."""

@@ -20,7 +20,7 @@ from mimflow.training import (
     train_full_batch,
     train_online,
 )
-from mimflow.training._engines import chi2
+from mimflow.training._engines import chi2, orthogonal_part, orthogonal_part_draws
 from mimflow.training._features import hermite_features
 from mimflow.training._online import _full_init, _full_segment, _seed_keys
 from helpers import run_cli
@@ -187,6 +187,27 @@ def test_ridge_fit_matches_averaging_operator(ridge):
 # ----------------------------------------------------------------------------- reduced chain vs d-dim, in law
 
 
+@pytest.mark.parametrize("B, p", [(1, 3), (2, 3), (5, 2)])
+def test_orthogonal_part_matches_direct_simulation(B, p):
+    """A^T X P_perp X^T A of the reduced chain (Bartlett / Wishart, no d-dim array) vs A^T Y^T Y A with
+    Y (dof, B) i.i.d. Gaussian, entry by entry (KS, level 1e-3)."""
+    rng = np.random.default_rng(B + 10 * p)
+    A = jnp.asarray(rng.normal(size=(B, p)))
+    dof, n = 7, 20_000
+    m = orthogonal_part_draws(B, p)
+
+    def one(key):
+        k1, k2 = jax.random.split(key)
+        return orthogonal_part(k1, jax.random.normal(k2, (m,)), float(dof), A)
+
+    X = np.asarray(jax.jit(jax.vmap(one))(jax.random.split(jax.random.PRNGKey(1), n)))
+    Y = rng.normal(size=(n, dof, B))
+    T = np.einsum("bp,sib,sic,cq->spq", np.asarray(A), Y, Y, np.asarray(A))
+    for i in range(p):
+        for j in range(i, p):
+            assert ks_2samp(X[:, i, j], T[:, i, j]).pvalue > KS_LEVEL
+
+
 def test_chi_square_sampler():
     """The reduced chain's chi-square draws (Marsaglia-Tsang) against scipy's chi2 law (KS, level 1e-3)."""
     from scipy import stats
@@ -311,14 +332,14 @@ def test_divergence_is_reported_not_stored():
 
 
 def test_train_command_json_and_reproducible(capsys):
-    args = ["train", "h2", "--algorithm", "planted", "--d", "40,80", "--steps", "300", "--lr", "0.4",
+    args = ["train", "h2", "--algorithm", "planted", "--d", "40,80", "--steps", "100", "--lr", "0.4",
             "--lr-exponent", "1", "--seeds", "2", "--compare-theory", "--json", "--n-save", "5"]
     code, out, err = run_cli(capsys, *args)
     assert code == 0, err
     data = json.loads(out)
     assert set(data["max_deviation_from_theory"]) == {"40", "80"}
     assert isinstance(data["t"], dict) and len(data["t"]["40"]) == 5
-    assert data["t"]["40"][-1] == pytest.approx(300 * 0.01)
+    assert data["t"]["40"][-1] == pytest.approx(100 * 0.01)
     assert len(data["runs"]) == 4 and {"final_M", "final_loss", "max_deviation_from_theory"} <= set(data["runs"][0])
     code2, out2, _ = run_cli(capsys, *args)
     again = json.loads(out2)

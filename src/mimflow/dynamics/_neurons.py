@@ -42,7 +42,7 @@ import numpy as np
 
 from .. import _jax  # noqa: F401
 from .._errors import MimflowError
-from ._dopri_batch import CONVERGED, NONFINITE, T_MAX, UNROLL_MAX, dopri_solve_batch, row_max, row_sum
+from ._dopri_batch import CONVERGED, NONFINITE, T_MAX, dopri_solve_batch, row_max, row_sum
 
 DEFAULT_THRESHOLD = 0.5
 """A neuron has escaped the search phase when its largest overlap :math:`\\max_j |m_j|` reaches 1/2."""
@@ -81,24 +81,12 @@ def neuron_vector_field(m, a, Q):
 
 
 def _overlap_field(params):
-    """Batched ``(B, k)`` form of :func:`neuron_vector_field` with the short row sums unrolled."""
     a, Q = params
-    k = Q.shape[0]
-    if k > UNROLL_MAX:
-        return lambda m: neuron_vector_field(m, a, Q)
-
-    def F(m):
-        gp = _polyval(derivative_coefficients(a), m)
-        Qgp = gp[:, 0:1] * Q[None, :, 0]
-        for j in range(1, k):
-            Qgp = Qgp + gp[:, j:j + 1] * Q[None, :, j]
-        return Qgp - m * row_sum(m * gp)
-
-    return F
+    return lambda m: neuron_vector_field(m, a, Q)
 
 
 def _orthogonal_overlap_field(params):
-    """``Q = I``: :math:`\dot m = g'(m) - m\,(m^Tg'(m))`, without the ``k x k`` product."""
+    r"""``Q = I``: :math:`\dot m = g'(m) - m\,(m^Tg'(m))`, without the ``k x k`` product."""
     a, _ = params
 
     def F(m):

@@ -41,6 +41,7 @@ def register(name: str, description: str):
 def _load_all() -> None:
     # Importing the modules registers their reproductions.
     from . import _demo, _neurons_repro, _saddles_demo  # noqa: F401
+    from . import _spectral_repro  # noqa: F401  (spectral-overlap)
     from . import _training_studies  # noqa: F401  (sgd-vs-ode, sample-complexity; needs mimflow.training)
     from . import _dmft_wirtinger  # noqa: F401  (dmft-wirtinger)
 

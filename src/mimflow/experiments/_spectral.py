@@ -30,7 +30,7 @@ from .._errors import MimflowError
 from ._config import seed_list, validate_seeds
 from ._runs import RunCommand, RunResult, check_finite_result, register_run_command
 
-CURVE_POINTS = 60
+CURVE_POINTS = 40
 """Points of the theory curve stored for the plot (log-spaced)."""
 
 

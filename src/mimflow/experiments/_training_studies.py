@@ -308,6 +308,7 @@ CASES = {
     "planted h3, eta = c d^-3/2": ("planted", "h3", 3, 1.5, 0.05, 2.0, True),
     "two-timescale h2, eta = c/d": ("two-timescale", "h2", 2, 1.0, 0.2, 2.0, False),
     "planted h3, eta = c/d": ("planted", "h3", 3, 1.0, 0.5, None, False),
+    "two-timescale h2, eta = c/d, window 2e4": ("two-timescale:20000", "h2", 2, 1.0, 0.2, 2.0, False),
 }
 """The rows of the sample-complexity study; ``predicted exponent`` of samples against ``d``
 (module docstring, section 2); ``None``: no polynomial law (noise-dominated plateau)."""
@@ -323,8 +324,9 @@ def _build(algorithm: str, link: str, noise: float = 0.0):
         return make_algorithm(algorithm, link, noise=noise)
     if algorithm == "correlation":
         return make_algorithm("correlation", link, teacher_neurons=1, student_neurons=1)
-    if algorithm == "two-timescale":
-        return make_algorithm("two-timescale", link, degree=2, link_fit="running")
+    if algorithm.startswith("two-timescale"):  # "two-timescale[:window]": running fit, EMA window of samples
+        window = int(algorithm.split(":")[1]) if ":" in algorithm else 2000
+        return make_algorithm("two-timescale", link, degree=2, link_fit="running", fit_batch=window)
     return make_algorithm(algorithm, link)
 
 
@@ -340,7 +342,7 @@ def predicted_samples(algorithm: str, link: str, d: float, lr: float) -> float:
     from ..theory import single_index_escape_time
 
     m0 = math.sqrt(stats.chi2.ppf(0.5, 1) / d)
-    alg = "two-timescale" if algorithm == "two-timescale" else "planted"
+    alg = "two-timescale" if algorithm.startswith("two-timescale") else "planted"
     t = single_index_escape_time(make_link(link).spectrum(8), algorithm=alg, m0=m0)
     return t / lr
 
@@ -489,7 +491,7 @@ def sample_complexity_reproduction(out_dir: Path, *, quick: bool = False) -> lis
     if quick:
         res = sample_complexity(cases=list(CASES)[:1], ds=(50, 100), seeds=32, budget=3.0, n_save=100)
     else:
-        res = sample_complexity(ds=(50, 100, 200), seeds=32, budget=4.0)
+        res = sample_complexity(cases=list(CASES)[:4], ds=(50, 100, 200), seeds=32, budget=4.0)
     fig, axes = new_figure(1, 1, width=6.0, height=4.2)
     plot_samples_to_escape(axes[0, 0], res["d"], res["cases"])
     axes[0, 0].set_title("online SGD: samples to escape the saddle at $m \\sim d^{-1/2}$ (fitted exponents)")

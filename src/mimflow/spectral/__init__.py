@@ -10,3 +10,4 @@ from ._estimator import measure_spectral_overlaps as measure_spectral_overlaps
 from ._estimator import sample_spectral_data as sample_spectral_data
 from ._estimator import spectral_estimate as spectral_estimate
 from ._estimator import top_eigenpair as top_eigenpair
+from ._estimator import top_eigenpairs_batched as top_eigenpairs_batched

@@ -159,6 +159,29 @@ def wishart_from(chi2s, normals, C):
     return SL @ SL.T
 
 
+def orthogonal_part(key, first, dof, A):
+    r""":math:`A^TX\Pi^\perp X^TA` for a batch ``A (B, p)``: :math:`A^T\,\mathrm{Wishart}_B(\mathrm{dof}, I)\,A`
+    when ``B <= p`` (Bartlett of size B, no matrix root; ``B = 1``: :math:`\chi^2\,aa^T`), else
+    :math:`\mathrm{Wishart}_p(\mathrm{dof}, A^TA)`. ``first`` holds ``3k + k(k-1)/2`` standard normals
+    (first gamma proposals and boosts, then the Bartlett normals), ``k = min(B, p)``."""
+    B, p = A.shape
+    k = min(B, p)
+    chi2s = chi2(key, dof - jnp.arange(k, dtype=jnp.float64), first[: 3 * k].reshape(3, k))
+    below = first[3 * k:]
+    if B == 1:
+        return chi2s[0] * (A.T @ A)
+    if B <= p:
+        AL = A.T @ bartlett_from(chi2s, below, B)
+        return AL @ AL.T
+    return wishart_from(chi2s, below, A.T @ A)
+
+
+def orthogonal_part_draws(batch: int, p: int) -> int:
+    """Number of standard normals :func:`orthogonal_part` takes in ``first``."""
+    k = min(batch, p)
+    return 3 * k + k * (k - 1) // 2
+
+
 def _constants(algo: TrainingAlgorithm):
     L_P = np.linalg.cholesky(algo.teacher_gram)
     return jnp.asarray(L_P), jnp.asarray(np.linalg.inv(L_P)), jnp.asarray(L_P.T)
@@ -174,13 +197,24 @@ def _labels(algo, Z, key):
 # ----------------------------------------------------------------------------- reduced
 
 
+def _factor(S):
+    """``F`` with ``F F^T = S`` (S symmetric PSD, p x p): Cholesky with a 1e-13 relative jitter, so an
+    S that is singular to rounding (student aligned with the teacher) stays finite. Any factor gives
+    the same law, since it multiplies isotropic Gaussians."""
+    p = S.shape[0]
+    if p == 1:
+        return jnp.sqrt(jnp.maximum(S, 0.0))
+    eps = 1e-13 * jnp.maximum(jnp.trace(S) / p, 1e-300)
+    return jnp.linalg.cholesky(0.5 * (S + S.T) + eps * jnp.eye(p))
+
+
 def _fields_from(algo: TrainingAlgorithm, M, Q, E):
     """``Z (n, r)``, ``Lambda (n, p)`` from standard coordinates ``E (n, r+p)`` (module docstring)."""
     L_P, L_P_inv, _ = _constants(algo)
     r = algo.r
     Kt = L_P_inv @ M  # (r, p) = K^T
     S = Q - Kt.T @ Kt
-    return E[:, :r] @ L_P.T, E[:, :r] @ Kt + E[:, r:] @ psd_sqrt(S)
+    return E[:, :r] @ L_P.T, E[:, :r] @ Kt + E[:, r:] @ _factor(S).T
 
 
 def reduced_local_fields(algo: TrainingAlgorithm, M, Q, key, n: int):
@@ -246,20 +280,18 @@ def reduced_step(algo: TrainingAlgorithm, d, eta, batch: int, step, state: Reduc
         return Z, lam
 
     params = _maybe_refit_fresh(algo, step, params, k_fit, sample)
-    n_e, n_tri = batch * (r + p), p * (p - 1) // 2
-    normals = jax.random.normal(key, (n_e + batch + n_tri + 3 * p,), dtype=jnp.float64)
+    n_e = batch * (r + p)
+    normals = jax.random.normal(key, (n_e + batch + orthogonal_part_draws(batch, p),), dtype=jnp.float64)
     E = normals[:n_e].reshape(batch, r + p)
     Z, lam = _fields_from(algo, M, Q, E)
     y = algo.labels(Z)
     if algo.noise > 0:
         y = y + algo.noise * normals[n_e:n_e + batch]
     A, grads = algo.coefficients(params, lam, y)
-    first = normals[n_e + batch + n_tri:].reshape(3, p)
-    chi2s = chi2(jax.random.fold_in(key, 2), d - (r + p) - jnp.arange(p, dtype=jnp.float64), first)
     c = eta / batch
     LA = lam.T @ A
     EA = E.T @ A
-    W2 = wishart_from(chi2s, normals[n_e + batch:n_e + batch + n_tri], A.T @ A)
+    W2 = orthogonal_part(jax.random.fold_in(key, 2), normals[n_e + batch:], d - (r + p), A)
     Q_new = Q - c * (LA + LA.T) + c * c * (EA.T @ EA + W2)
     M_new = M - c * (Z.T @ A)
     params = _after_step_fit(algo, step, _sgd_params(params, grads, eta), lam, y)
