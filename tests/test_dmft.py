@@ -102,6 +102,19 @@ def test_ridge_dmft_matches_marchenko_pastur_closed_form():
         assert z.max() < Z, (name, z.max())
 
 
+@pytest.mark.slow
+def test_ridge_dmft_nonlinear_link_matches_closed_form_with_effective_noise():
+    """relu link under the square loss: y - mu1 z acts as noise of variance E f^2 - mu1^2 (+ sigma^2);
+    checks the pathwise nu through f' = 1[z > 0] against the Marchenko-Pastur trajectory."""
+    alpha, sigma = 2.0, 0.3
+    p = make_problem("relu(z)", alpha=alpha, lr=0.5, ridge=0.05, loss="square", noise=sigma, init="warm:0.3")
+    sol = solve_dmft(p, 15, paths=20000, batches=10, seed=11)
+    cf = ridge_gd_trajectory(alpha, p.eta, p.lam, 15, mu1=0.5, sigma_e2=0.5 - 0.25 + sigma**2, m0=0.3, q0=1.0)
+    for name in ("overlap", "norm2"):
+        z = np.abs(getattr(sol, name)[1:] - cf[name][1:]) / getattr(sol, name + "_se")[1:]
+        assert z.max() < Z, (name, z.max())
+
+
 def test_fixed_point_square_loss_is_the_ridge_limit():
     alpha, sigma = 2.0, 0.5
     p = make_problem("z", alpha=alpha, lr=0.5, ridge=0.05, loss="square", noise=sigma, init="random")

@@ -50,14 +50,15 @@ def test_overlap_matches_lu_li_more_alpha(pre, clip):
         _check(pre, clip, alpha, 1000, range(10))
 
 
-@pytest.mark.slow(ci=True)
+@pytest.mark.slow
 def test_below_threshold_overlap_vanishes_with_d():
-    """Below alpha_c (= 0.8 for trimmed:3) the prediction is 0 and the measured overlap is O(1/d)-small:
-    it must shrink when d doubles (a test that can fail if the estimator locked onto w* anyway)."""
+    """Below alpha_c (= 0.8 for trimmed:3) the prediction is 0 and the measured overlap must fall when d grows
+    8-fold: by at least 1.5x (a bulk-edge eigenvector's overlap falls like d^-1/3 or faster, a factor 2 here).
+    At d = 150 and 600 (6 seeds) it was 0.085 and 0.055: too noisy to resolve, hence the 8-fold range."""
     a = measure_spectral_overlaps("z**2", "trimmed:3", 0.5, 200, range(8))
-    b = measure_spectral_overlaps("z**2", "trimmed:3", 0.5, 800, range(8))
+    b = measure_spectral_overlaps("z**2", "trimmed:3", 0.5, 1600, range(8))
     assert spectral_prediction("z**2", "trimmed:3", 0.5).overlap2[0] == 0.0
-    assert b.mean < a.mean and b.mean < 0.05
+    assert b.mean < a.mean / 1.5 and b.mean < 0.05
 
 
 @pytest.mark.slow

@@ -335,6 +335,8 @@ def predicted_samples(algorithm: str, link: str, d: float, lr: float) -> float:
 
     ``m(0)`` is the median of :math:`|N(0, 1/d)|`, :math:`\sqrt{0.455/d}`, i.e. the prediction of the
     median over seeds; the correlation loss with one neuron has the planted velocity (MATH.md 2.2).
+    For odd ``s`` the population flow escapes only from :math:`m(0) > 0` (half the seeds): this is then
+    the median of the escaping half (SGD's noise lets some negative starts escape too).
     """
     from scipy import stats
 

@@ -45,7 +45,7 @@ def plot_dmft_trajectories(dataset, *, extra=None, title: str | None = None):
                 ax.set_yscale("log")
         ax.set_xlabel("GD step t")
         ax.set_ylabel(label)
-    axes[0, 0].legend(loc="lower right")
+    axes[0, 0].legend(loc="best")
     fig.suptitle(title or f"{attrs.get('loss', '')} GD on y = {attrs.get('link', '')}, alpha = {attrs.get('alpha')}, "
                  f"lr = {attrs.get('lr')}, ridge = {attrs.get('ridge')}", fontsize=9)
     fig.tight_layout()

@@ -52,7 +52,6 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -69,6 +68,12 @@ PINV_RTOL = 1e-7
 BLOCK = 16
 """Block size (in time) of the adjoint sweep."""
 
+PLATEAU_STEPS = 15
+"""The power iteration also stops when its residual has not halved over this many steps (noise floor)."""
+
+PLATEAU_MAX = 1e-4
+"""...but a residual above this at the end of the power iteration is an error (no spectral gap)."""
+
 MAX_SHIFT_FACTOR = 10.0
 """Refuse spectral starts whose power-iteration shift exceeds this times ``(1 + sqrt(alpha))^2``."""
 
@@ -79,8 +84,9 @@ class DMFTSolution:
 
     Arrays of shape ``(T + 1,)``: ``overlap`` (``m_t``), ``norm2`` (``q_t``), ``train_error``,
     ``test_error``, each with ``*_se`` (Monte Carlo standard error over ``batches``). Also the
-    per-batch arrays ``batch_overlap`` etc. ``(batches, T + 1)``, the kernels of the first batch
-    (``C_theta``, ``R_theta``, ``C_g``, ``R_g`` ``(K+T+1, K+T+1)``, ``nu``), ``power_steps`` ``K`` (0 for an
+    per-batch arrays ``batch_overlap`` etc. ``(batches, T + 1)``, ``kernels`` of the first batch (keys
+    ``Cth``, ``Rth``, ``Cg``, ``Rg``, ``nu``, ``m`` over all ``K + T + 1`` steps, zero-padded; ``switch = K``
+    is the index of the first GD step), ``power_steps`` ``K`` (0 for an
     independent start), ``power_residual`` (``(1 - corr(theta^K, theta^{K-1})) (1 + c/alpha)^2`` at the switch to GD),
     ``shift`` ``c``, ``paths`` ``N`` and ``seconds``.
     """
@@ -339,7 +345,9 @@ def solve_dmft(problem, n_steps: int, *, paths: int = 20_000, batches: int = 10,
         batches: number of independent batches (error bars); ``paths`` must be divisible by it.
         key / seed: the PRNG key (``PRNGKey(seed)`` if ``key`` is None).
         power_steps: fixed number ``K`` of power-iteration steps for the spectral start; by default
-            iterate until ``1 - corr(theta^{k+1}, theta^k) < power_tol`` (at most ``max_power_steps``).
+            iterate until ``(1 - corr(theta^{k+1}, theta^k)) (1 + c/alpha)^2 < power_tol``, or until it stops
+            decreasing (the Monte Carlo noise floor, ``PLATEAU_STEPS``), at most ``max_power_steps``; the
+            reached value is ``DMFTSolution.power_residual``.
         nu_estimator: ``"pathwise"`` (``nu_k = alpha E[dg^k/dr*]`` through ``f'``), ``"stein"``
             (``nu_k = alpha E[g^k r*] - sum_s m_s R_g(k, s)``, Gaussian integration by parts in ``r*``:
             valid for links with jumps such as ``sign``, noisier for smooth ones) or ``"auto"`` (stein
@@ -399,6 +407,7 @@ def solve_dmft(problem, n_steps: int, *, paths: int = 20_000, batches: int = 10,
     k = 0
     power_residual = 0.0
     K = 0
+    history: list[float] = []
     if spectral:
         while K < k_max:
             if K + n_steps + 1 >= n_time:  # grow the time buffers (and recompile) as the prefix lengthens
@@ -415,9 +424,13 @@ def solve_dmft(problem, n_steps: int, *, paths: int = 20_000, batches: int = 10,
             power_residual = float(1.0 - C[0, 1] / math.sqrt(C[0, 0] * C[1, 1])) * (1.0 + shift / problem.alpha) ** 2
             if progress is not None:
                 progress(0.5 * K / (k_max + n_steps + 1))
-            if power_steps is None and abs(power_residual) < power_tol:
-                break
-        if power_steps is None and abs(power_residual) >= power_tol:
+            if power_steps is None:
+                history.append(abs(power_residual))
+                if history[-1] < power_tol:
+                    break
+                if K > PLATEAU_STEPS and min(history[-PLATEAU_STEPS:]) > 0.5 * min(history[:-PLATEAU_STEPS]):
+                    break  # Monte Carlo noise floor: more steps do not converge further
+        if power_steps is None and abs(power_residual) >= PLATEAU_MAX:
             raise MimflowError(
                 f"the power iteration of the spectral start did not converge in {k_max} steps "
                 f"(1 - corr = {power_residual:.2e}): the spectral gap is too small at this alpha; raise alpha, "

@@ -390,7 +390,7 @@ def spectral_prediction(link, preprocess, alpha, *, noise: float = 0.0, clip: fl
     Example:
         >>> p = spectral_prediction("z**2", "optimal", [0.4, 2.0])
         >>> float(p.overlap2[0]), round(float(p.overlap2[1]), 4)
-        (0.0, 0.7155)
+        (0.0, 0.6389)
 
     References: Lu and Li (2017), arXiv 1702.06435, Theorem 1 (MATH.md 4.1).
     """
