@@ -281,6 +281,22 @@ def test_convergence_to_population_ode_as_d_grows():
     assert devs[-1] < devs[0] / 4, devs
 
 
+def test_correlation_sgd_follows_the_neuron_ode():
+    """Correlation neurons (beta = 0.3, sigma = h1 + h2/2): SGD with eta = 0.3 d^-1.5 against
+    m' = (P - m m^T) g'(m) from the same M(0): the deviation shrinks with d, and the ODE reaches the
+    maximum of sum_j g(v_j^T w) over unit w, w = (v1 + v2)/|v1 + v2| (loss -2 * 2 g(sqrt(0.65)))."""
+    algo = make_algorithm("correlation", "z + 0.5*h2(z)", teacher_neurons=2, student_neurons=2, beta=0.3)
+    devs = []
+    for d in (100, 400):
+        eta = 0.3 * d**-1.5
+        traj = train_online(algo, d=d, steps=int(round(3.0 / eta)), lr=eta, seeds=4, n_save=20, chunk=200_000)
+        ref = population_reference(algo, traj)
+        devs.append(float(np.median(max_deviation(traj, ref))))
+    assert devs[1] < devs[0] / 1.5 and devs[1] < 0.05, devs
+    m = np.sqrt(0.65)
+    assert ref.loss[:, -1] == pytest.approx(-4 * (m + 0.25 * m**2), rel=1e-6)
+
+
 # ----------------------------------------------------------------------------- full-batch GD
 
 
