@@ -294,7 +294,8 @@ def test_correlation_sgd_follows_the_neuron_ode():
         devs.append(float(np.median(max_deviation(traj, ref))))
     assert devs[1] < devs[0] / 1.5 and devs[1] < 0.05, devs
     m = np.sqrt(0.65)
-    assert ref.loss[:, -1] == pytest.approx(-4 * (m + 0.25 * m**2), rel=1e-6)
+    # at t = 3 the flow is within ~1e-5 of its limit (exponential approach; rel 1e-4 leaves room for it)
+    assert ref.loss[:, -1] == pytest.approx(-4 * (m + 0.25 * m**2), rel=1e-4)
 
 
 # ----------------------------------------------------------------------------- full-batch GD
