@@ -251,3 +251,14 @@ def test_sign_link_logistic_dmft_matches_simulation():
     for name in ("overlap", "norm2", "test_error"):
         mean, se = sim.mean_and_se(name)
         assert _zmax(getattr(sol, name)[1:], getattr(sol, name + "_se")[1:], mean[1:], se[1:]) < Z, name
+
+
+def test_theory_does_not_import_the_simulation():
+    """The DMFT, the fixed point and the ridge closed form stay independent checks of the simulation."""
+    import inspect
+
+    from mimflow.proportional import _dmft, _fixed_point, _ridge_closed_form
+
+    for module in (_dmft, _fixed_point, _ridge_closed_form):
+        imports = [line for line in inspect.getsource(module).splitlines() if line.strip().startswith(("from ", "import "))]
+        assert not any("_gd" in line.split("#")[0] or "simulate_gd" in line for line in imports), module.__name__

@@ -94,9 +94,9 @@ def gamma_variates(key, alpha, first=None):
     :math:`a \ge 1`, :math:`\delta = a - 1/3`, propose :math:`\delta(1 + x/\sqrt{9\delta})^3` with
     :math:`x \sim N(0,1)` and accept if :math:`\log u < x^2/2 + \delta - \delta v + \delta\log v`
     (acceptance > 95%); for :math:`a < 1` use :math:`\Gamma(a) = \Gamma(a+1)\,U^{1/a}`. Uniforms are
-    :math:`\Phi(g)` of Gaussians. ``first`` (optional, shape ``(3,) + alpha.shape``) are standard
-    Gaussians drawn by the caller for the first proposal and the boost, so that a step needs one PRNG
-    call; further proposals (rare) come from ``fold_in(key, i)``. A hand-written rejection loop
+    :math:`\Phi(g)` of Gaussians. ``first`` (optional, shape ``(GAMMA_DRAWS,) + alpha.shape``) are standard
+    Gaussians drawn by the caller for the first proposals and the boost, so that a step needs one PRNG
+    call; further proposals (rare) come from ``fold_in(key, i)``, ``i >= 1``. A hand-written rejection loop
     compiles in a fraction of the time of ``jax.random.gamma``.
     """
     alpha = jnp.asarray(alpha, dtype=jnp.float64)
@@ -105,13 +105,25 @@ def gamma_variates(key, alpha, first=None):
     delta = a - 1.0 / 3.0
     c = 1.0 / jnp.sqrt(9.0 * delta)
     if first is None:
-        first = jax.random.normal(jax.random.fold_in(key, 0), (3,) + alpha.shape, dtype=jnp.float64)
+        first = jax.random.normal(jax.random.fold_in(key, 0), (GAMMA_DRAWS,) + alpha.shape, dtype=jnp.float64)
 
     def propose(g):
         x, u = g[0], jax.scipy.special.ndtr(g[1])
         v = (1.0 + c * x) ** 3
         ok = (v > 0) & (jnp.log(u) < 0.5 * x * x + delta - delta * v + delta * jnp.log(jnp.where(v > 0, v, 1.0)))
         return ok, delta * v
+
+    # GAMMA_PROPOSALS proposals from the caller's draw, the first accepted one is taken; the loop
+    # below runs only when all of them were rejected (probability < 1e-4 per variate for a >= 1)
+    oks, values = [], []
+    for j in range(GAMMA_PROPOSALS):
+        ok_j, value_j = propose(first[2 * j:2 * j + 2])
+        oks.append(ok_j)
+        values.append(value_j)
+    ok, value = oks[-1], values[-1]
+    for j in range(GAMMA_PROPOSALS - 2, -1, -1):
+        value = jnp.where(oks[j], values[j], value)
+        ok = ok | oks[j]
 
     def cond(carry):
         return ~jnp.all(carry[0])
@@ -122,10 +134,14 @@ def gamma_variates(key, alpha, first=None):
         ok, proposal = propose(g)
         return done | ok, jnp.where(ok & ~done, proposal, value), i + 1
 
-    ok, value = propose(first[:2])
     _, value, _ = jax.lax.while_loop(cond, body, (ok, value, jnp.uint32(1)))
-    boost_u = jax.scipy.special.ndtr(first[2])
+    boost_u = jax.scipy.special.ndtr(first[2 * GAMMA_PROPOSALS])
     return jnp.where(small, value * boost_u ** (1.0 / alpha), value)
+
+
+GAMMA_PROPOSALS = 3
+GAMMA_DRAWS = 2 * GAMMA_PROPOSALS + 1
+"""Standard normals per gamma variate in ``first``: ``GAMMA_PROPOSALS`` (x, u) pairs and one boost."""
 
 
 def chi2(key, dof, first=None):
@@ -162,12 +178,12 @@ def wishart_from(chi2s, normals, C):
 def orthogonal_part(key, first, dof, A):
     r""":math:`A^TX\Pi^\perp X^TA` for a batch ``A (B, p)``: :math:`A^T\,\mathrm{Wishart}_B(\mathrm{dof}, I)\,A`
     when ``B <= p`` (Bartlett of size B, no matrix root; ``B = 1``: :math:`\chi^2\,aa^T`), else
-    :math:`\mathrm{Wishart}_p(\mathrm{dof}, A^TA)`. ``first`` holds ``3k + k(k-1)/2`` standard normals
+    :math:`\mathrm{Wishart}_p(\mathrm{dof}, A^TA)`. ``first`` holds ``GAMMA_DRAWS k + k(k-1)/2`` standard normals
     (first gamma proposals and boosts, then the Bartlett normals), ``k = min(B, p)``."""
     B, p = A.shape
     k = min(B, p)
-    chi2s = chi2(key, dof - jnp.arange(k, dtype=jnp.float64), first[: 3 * k].reshape(3, k))
-    below = first[3 * k:]
+    chi2s = chi2(key, dof - jnp.arange(k, dtype=jnp.float64), first[: GAMMA_DRAWS * k].reshape(GAMMA_DRAWS, k))
+    below = first[GAMMA_DRAWS * k:]
     if B == 1:
         return chi2s[0] * (A.T @ A)
     if B <= p:
@@ -179,7 +195,7 @@ def orthogonal_part(key, first, dof, A):
 def orthogonal_part_draws(batch: int, p: int) -> int:
     """Number of standard normals :func:`orthogonal_part` takes in ``first``."""
     k = min(batch, p)
-    return 3 * k + k * (k - 1) // 2
+    return GAMMA_DRAWS * k + k * (k - 1) // 2
 
 
 def _constants(algo: TrainingAlgorithm):
@@ -291,7 +307,7 @@ def reduced_step(algo: TrainingAlgorithm, d, eta, batch: int, step, state: Reduc
     c = eta / batch
     LA = lam.T @ A
     EA = E.T @ A
-    W2 = orthogonal_part(jax.random.fold_in(key, 2), normals[n_e + batch:], d - (r + p), A)
+    W2 = orthogonal_part(key, normals[n_e + batch:], d - (r + p), A)
     Q_new = Q - c * (LA + LA.T) + c * c * (EA.T @ EA + W2)
     M_new = M - c * (Z.T @ A)
     params = _after_step_fit(algo, step, _sgd_params(params, grads, eta), lam, y)

@@ -139,7 +139,7 @@ def _full_observe(algo, W):
 
 
 class _Recorder:
-    def __init__(self, algo: TrainingAlgorithm, seeds, lr_text: str):
+    def __init__(self, algo: TrainingAlgorithm, seeds):
         self.algo, self.seeds = algo, seeds
         self.M, self.Q, self.loss, self.c = [], [], [], []
 
@@ -236,7 +236,7 @@ def train_online(
     seeds, init_keys, run_keys = _seed_keys(seeds, key)
     marks = save_steps(int(steps), n_save, save_grid)
     start = time.perf_counter()
-    rec = _Recorder(algorithm, seeds, str(lr))
+    rec = _Recorder(algorithm, seeds)
     if engine == "reduced":
         d_arr = jnp.float64(d)
         state = _reduced_init(algorithm, d_arr, init_keys, run_keys)
@@ -346,7 +346,7 @@ def train_full_batch(
     X, Z, y = jax.vmap(lambda k: _draw_sample(algorithm, n, int(d), k))(run_keys)
     state = _full_init(algorithm, int(d), init_keys, run_keys)
     W, params = state.W, state.params
-    rec = _Recorder(algorithm, seeds, str(lr))
+    rec = _Recorder(algorithm, seeds)
 
     def observe(W, params):
         M, Q = _full_observe(algorithm, W)

@@ -64,11 +64,3 @@ def resolve_size(name: str, value, d: int, *, minimum: int = 1) -> int:
     if size > 10**9:
         raise MimflowError(f"{name} = {size} at d = {d} is too large (> 1e9): lower it")
     return size
-
-
-def describe(value, what: str) -> str:
-    """Human-readable form of a number or a :class:`Scaling` (``'0.5 d^-1'``)."""
-    if isinstance(value, Scaling):
-        sign = "-" if what == "lr" else ""
-        return f"{value.coefficient:g} d^{sign}{value.exponent:g}"
-    return f"{value:g}" if isinstance(value, float) else str(value)
