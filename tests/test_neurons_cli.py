@@ -116,3 +116,17 @@ def test_reproductions_registered(capsys):
 def test_neurons_help_mentions_subcommands(capsys):
     code, out, _ = run_cli(capsys, "neurons", "--help")
     assert code == 0 and "beta-c" in out and "phase-diagram" in out
+
+
+def test_gram_file_contents_enter_the_stored_config(tmp_path):
+    """The config holds the matrix read from --gram, so a changed file is a different stored run."""
+    from mimflow.experiments import get_run_command
+
+    command = get_run_command("neurons")
+    path = tmp_path / "q.csv"
+    np.savetxt(path, np.array([[1.0, 0.2], [0.2, 1.0]]), delimiter=",")
+    first = command.make_config({"k": 2, "gram": str(path)})
+    np.savetxt(path, np.array([[1.0, 0.4], [0.4, 1.0]]), delimiter=",")
+    second = command.make_config({"k": 2, "gram": str(path)})
+    assert first.gram == [[1.0, 0.2], [0.2, 1.0]] and second.gram == [[1.0, 0.4], [0.4, 1.0]]
+    assert first != second

@@ -80,7 +80,8 @@ class NeuronsConfig(BaseModel):
     n: int = Field(16, description="number of student neurons per seed")
     d: int = Field(10_000, description="input dimension (enters only the initial overlaps)")
     beta: float = Field(0.0, description="equal angle v_i^T v_j = beta in [0, 1) (ignored with --gram)")
-    gram: str | None = Field(None, description="file (.npy/.csv/.txt) with the k x k Gram matrix V^T V")
+    gram: str | list[list[float]] | None = Field(
+        None, description="file (.npy/.csv/.txt) with the k x k Gram matrix V^T V (or the matrix itself, in a config file)")
     seeds: int | list[int] = Field(8, description="a count S (seeds 0..S-1) or a list of seeds (vmapped)")
     student: str | None = Field(None, description="student activation sigma (default: sigma*)")
     degree: int | None = Field(None, description="Hermite truncation degree of g (default: from the tails)")
@@ -121,6 +122,23 @@ class NeuronsConfig(BaseModel):
     def _check_seeds(cls, value):
         return validate_seeds(value, 100_000)
 
+    @field_validator("gram", mode="before")
+    @classmethod
+    def _read_gram(cls, value):
+        # The file is read here, so the config (and the content hash of a stored run) holds the
+        # matrix itself: a file changed under the same path is a different run.
+        if value is None:
+            return None
+        if isinstance(value, (str, Path)):
+            return load_gram(value).tolist()
+        from ..dynamics._neurons import check_gram
+
+        try:
+            Q = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise MimflowError("gram must be a file name or a k x k matrix of numbers") from None
+        return check_gram(Q, name="gram matrix").tolist()
+
     @field_validator("sigma")
     @classmethod
     def _check_sigma(cls, value):
@@ -140,7 +158,7 @@ def gram_of(config) -> np.ndarray:
     from ..dynamics._neurons import equiangular_gram
 
     if getattr(config, "gram", None):
-        Q = load_gram(config.gram)
+        Q = np.asarray(config.gram, dtype=np.float64)
         if Q.shape[0] != config.k:
             raise MimflowError(f"the gram matrix is {Q.shape[0]} x {Q.shape[0]} but k = {config.k}: "
                                f"pass --k {Q.shape[0]}")
@@ -243,7 +261,7 @@ def run_neurons(config: NeuronsConfig, *, progress=None) -> RunResult:
         coords["t"] = t_all
     ds = xr.Dataset(data, coords=coords, attrs={
         "sigma": config.sigma, "student": config.student or config.sigma, "k": k, "n": n, "d": d,
-        "beta": config.beta if not config.gram else -1.0, "gram_file": config.gram or "",
+        "beta": config.beta if not config.gram else -1.0,
         "t_max": t_max, "threshold": run.threshold, "information_exponent": p_star, "parity": parity,
         "escape_time_missing": -1.0, "time_units": "MATH.md 2.2: correlation loss, unit learning rate",
     })
