@@ -368,3 +368,11 @@ def test_train_command_errors(capsys):
     assert code == 2 and "too large" in err and "Traceback" not in err
     code, out, err = run_cli(capsys, "train", "h2", "--algorithm", "committee", "--n-samples", "2")
     assert code == 2 and "--engine full" in err
+
+
+def test_batch_flag_is_an_alias_of_batch_size(capsys):
+    """``mimflow train --batch B`` (the issue's spelling) sets ``batch_size``; ``batch`` itself is reserved."""
+    code, out, err = run_cli(capsys, "train", "h3", "--algorithm", "planted", "--d", "100", "--steps", "10",
+                             "--lr", "0.05", "--batch", "4", "--show-config")
+    assert code == 0, err
+    assert "batch_size = 4" in out

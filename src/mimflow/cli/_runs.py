@@ -78,7 +78,8 @@ def add_run_command(app: typer.Typer, name: str) -> None:
             continue
         params.append(inspect.Parameter(
             _param_name(key), inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Optional[str],
-            default=typer.Option(None, _flag(key), metavar=spec.metavar, show_default=False,
+            default=typer.Option(None, _flag(key), *command.option_aliases.get(key, ()), metavar=spec.metavar,
+                                 show_default=False,
                                  help=f"{spec.description} [default: {spec.default}].{vm}"),
         ))
     params += [

@@ -99,6 +99,9 @@ class RunCommand:
     description: str = ""
     plot: Callable[..., None] | None = None
     """Optional ``plot(dataset, summary, path)``: draws the run's figure (gives the CLI a ``--plot FILE``)."""
+    option_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Extra flags of ``mimflow NAME`` for a field (``{"batch_size": ("--batch",)}``), for names a field
+    cannot take because the generic command line reserves them (``batch`` is the sweep's runs per task)."""
 
     def make_config(self, *layers: Mapping[str, Any] | None) -> BaseModel:
         """Defaults updated by each layer (nested or dotted dicts), validated."""
@@ -133,6 +136,9 @@ def register_run_command(command: RunCommand) -> RunCommand:
     for name in set(command.vmapped_fields) | set(command.positional):
         if name not in fields:
             raise TypeError(f"{command.name}: {name!r} is not a config field")
+    for name, flags in command.option_aliases.items():
+        if name not in fields or not all(isinstance(f, str) and f.startswith("--") for f in flags):
+            raise TypeError(f"{command.name}: option alias for {name!r} must name a field and be flags like '--x'")
     for name in command.vmapped_fields:
         if not fields[name].accepts_list:
             raise TypeError(f"{command.name}: vmapped field {name!r} must accept a list")

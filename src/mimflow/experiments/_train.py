@@ -279,5 +279,5 @@ def plot_train(dataset, summary, path) -> None:
 TRAIN = register_run_command(RunCommand(
     "train", TrainConfig, run_train, vmapped_fields=frozenset({"d", "seeds"}), positional=("link",),
     description="finite-sample training (online SGD, reduced or d-dimensional; full-batch GD) beside the population flow",
-    plot=plot_train,
+    plot=plot_train, option_aliases={"batch_size": ("--batch",)},
 ))
