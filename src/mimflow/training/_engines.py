@@ -96,10 +96,12 @@ def gamma_variates(key, alpha, first=None):
     (acceptance > 95%); for :math:`a < 1` use :math:`\Gamma(a) = \Gamma(a+1)\,U^{1/a}`. Uniforms are
     :math:`\Phi(g)` of Gaussians. ``first`` (optional, shape ``(GAMMA_DRAWS,) + alpha.shape``) are standard
     Gaussians drawn by the caller for the first proposals and the boost, so that a step needs one PRNG
-    call; further proposals (rare) come from ``fold_in(key, i)``, ``i >= 1``. A hand-written rejection loop
+    call (any odd number ``2k + 1`` of rows gives ``k`` proposals); further proposals (rare) come from
+    ``fold_in(key, i)``, ``i >= 2``. A hand-written rejection loop
     compiles in a fraction of the time of ``jax.random.gamma``.
     """
     alpha = jnp.asarray(alpha, dtype=jnp.float64)
+    proposals = GAMMA_PROPOSALS if first is None else (first.shape[0] - 1) // 2
     small = alpha < 1.0
     a = jnp.where(small, alpha + 1.0, alpha)
     delta = a - 1.0 / 3.0
@@ -113,15 +115,15 @@ def gamma_variates(key, alpha, first=None):
         ok = (v > 0) & (jnp.log(u) < 0.5 * x * x + delta - delta * v + delta * jnp.log(jnp.where(v > 0, v, 1.0)))
         return ok, delta * v
 
-    # GAMMA_PROPOSALS proposals from the caller's draw, the first accepted one is taken; the loop
+    # `proposals` proposals from the caller's draw, the first accepted one is taken; the loop
     # below runs only when all of them were rejected (probability < 1e-4 per variate for a >= 1)
     oks, values = [], []
-    for j in range(GAMMA_PROPOSALS):
+    for j in range(proposals):
         ok_j, value_j = propose(first[2 * j:2 * j + 2])
         oks.append(ok_j)
         values.append(value_j)
     ok, value = oks[-1], values[-1]
-    for j in range(GAMMA_PROPOSALS - 2, -1, -1):
+    for j in range(proposals - 2, -1, -1):
         value = jnp.where(oks[j], values[j], value)
         ok = ok | oks[j]
 
@@ -134,14 +136,31 @@ def gamma_variates(key, alpha, first=None):
         ok, proposal = propose(g)
         return done | ok, jnp.where(ok & ~done, proposal, value), i + 1
 
-    _, value, _ = jax.lax.while_loop(cond, body, (ok, value, jnp.uint32(1)))
-    boost_u = jax.scipy.special.ndtr(first[2 * GAMMA_PROPOSALS])
+    # fallback proposals from fold_in(key, i), i >= 2 (fold_in(key, 1) is left to the caller, e.g. a link refit)
+    _, value, _ = jax.lax.while_loop(cond, body, (ok, value, jnp.uint32(2)))
+    boost_u = jax.scipy.special.ndtr(first[2 * proposals])
     return jnp.where(small, value * boost_u ** (1.0 / alpha), value)
 
 
 GAMMA_PROPOSALS = 3
 GAMMA_DRAWS = 2 * GAMMA_PROPOSALS + 1
 """Standard normals per gamma variate in ``first``: ``GAMMA_PROPOSALS`` (x, u) pairs and one boost."""
+BLOCK_GAMMA_PROPOSALS = 2
+BLOCK_GAMMA_DRAWS = 2 * BLOCK_GAMMA_PROPOSALS + 1
+"""Standard normals per chi-square of a reduced-chain step (:func:`reduced_step_randomness`): two
+proposals (both rejected with probability ~5e-9 at dof ~ 1e3, so the vectorised rejection loop over a
+block of steps and seeds almost never runs) and one boost."""
+
+
+def _mm(a, b):
+    """``a @ b`` of small 2-D matrices written as broadcast-multiply-sum: XLA on CPU runs tiny
+    ``dot_general`` (1x1 .. 4x4, batched under ``vmap``) far slower than one fused elementwise loop."""
+    return jnp.sum(a[:, :, None] * b[None, :, :], axis=1)
+
+
+def _bmm(a, b):
+    """Batched :func:`_mm`: ``a (S, m, k) @ b (S, k, n)``."""
+    return jnp.sum(a[:, :, :, None] * b[:, None, :, :], axis=2)
 
 
 def chi2(key, dof, first=None):
@@ -224,13 +243,23 @@ def _factor(S):
     return jnp.linalg.cholesky(0.5 * (S + S.T) + eps * jnp.eye(p))
 
 
+def _identity_teacher(algo: TrainingAlgorithm) -> bool:
+    return bool(np.array_equal(np.asarray(algo.teacher_gram), np.eye(algo.r)))
+
+
 def _fields_from(algo: TrainingAlgorithm, M, Q, E):
-    """``Z (n, r)``, ``Lambda (n, p)`` from standard coordinates ``E (n, r+p)`` (module docstring)."""
-    L_P, L_P_inv, _ = _constants(algo)
+    """``Z (n, r)``, ``Lambda (n, p)`` from standard coordinates ``E (n, r+p)`` (module docstring).
+
+    Small products are written elementwise (:func:`_mm`); ``P = I`` (planted, two-timescale,
+    committee) skips the teacher factor."""
     r = algo.r
-    Kt = L_P_inv @ M  # (r, p) = K^T
-    S = Q - Kt.T @ Kt
-    return E[:, :r] @ L_P.T, E[:, :r] @ Kt + E[:, r:] @ _factor(S).T
+    if _identity_teacher(algo):
+        Z, Kt = E[:, :r], M  # (r, p) = K^T
+    else:
+        L_P, L_P_inv, _ = _constants(algo)
+        Z, Kt = _mm(E[:, :r], L_P.T), _mm(L_P_inv, M)
+    S = Q - _mm(Kt.T, Kt)
+    return Z, _mm(E[:, :r], Kt) + _mm(E[:, r:], _factor(S).T)
 
 
 def reduced_local_fields(algo: TrainingAlgorithm, M, Q, key, n: int):
@@ -243,7 +272,7 @@ def reduced_local_fields(algo: TrainingAlgorithm, M, Q, key, n: int):
 def retract_overlaps(constraint: str, M, Q):
     """Retraction of the student written in overlaps (see the module docstring)."""
     if constraint == "stiefel":
-        return M @ inverse_sqrt(Q), jnp.eye(Q.shape[0])
+        return _mm(M, inverse_sqrt(Q)), jnp.eye(Q.shape[0])
     if constraint == "sphere":
         s = 1.0 / jnp.sqrt(jnp.diag(Q))
         Qn = Q * s[:, None] * s[None, :]
@@ -279,40 +308,86 @@ def _sgd_params(params, grads, eta):
     return jax.tree_util.tree_map(lambda a, g: a - eta * g, params, grads)
 
 
-def reduced_step(algo: TrainingAlgorithm, d, eta, batch: int, step, state: ReducedState) -> ReducedState:
-    """One exact step of the reduced chain for one seed (``d`` and ``eta`` may be traced).
+def reduced_draw_layout(algo: TrainingAlgorithm, batch: int) -> tuple[int, int, int, int]:
+    """Sizes of a reduced step's standard normals: ``(n_E, n_noise, n_below, k)`` -- batch coordinates
+    ``E``, label noise, Bartlett normals below the diagonal, and ``k = min(B, p)`` chi-squares."""
+    k = min(batch, algo.p)
+    return batch * (algo.r + algo.p), batch if algo.noise > 0 else 0, k * (k - 1) // 2, k
 
-    The step's key is ``fold_in(seed_key, step)``; all its Gaussians come from one draw (batch
-    coordinates ``E``, label noise, Bartlett normals, the first gamma proposals), to keep the per-step
-    overhead small.
+
+def reduced_step_randomness(algo: TrainingAlgorithm, batch: int, d, seed_key, step):
+    r"""All the state-independent randomness of step ``step`` of one seed: ``(normals, chi2s)``.
+
+    ``normals`` (``n_E + n_noise + n_below``,) are the batch coordinates ``E`` (row-major ``(B, r+p)``),
+    the label noise and the Bartlett normals; ``chi2s`` (``k``,) the chi-squares with ``d - r - p - i``
+    degrees of freedom of the orthogonal part (module docstring). Everything comes from the step's key
+    ``fold_in(seed_key, step)`` (one normal draw; rare further gamma proposals from ``fold_in(key, i >= 2)``),
+    so a step's numbers do not depend on how steps are grouped into blocks, chunks or seeds: the engine
+    draws them for a block of steps and all seeds at once, outside the step loop.
     """
+    n_e, n_noise, n_below, k = reduced_draw_layout(algo, batch)
+    n_main = n_e + n_noise + n_below
+    key = jax.random.fold_in(seed_key, step)
+    g = jax.random.normal(key, (n_main + BLOCK_GAMMA_DRAWS * k,), dtype=jnp.float64)
+    dof = d - (algo.r + algo.p) - jnp.arange(k, dtype=jnp.float64)
+    return g[:n_main], chi2(key, dof, g[n_main:].reshape(BLOCK_GAMMA_DRAWS, k))
+
+
+def reduced_numbers_per_step(algo: TrainingAlgorithm, batch: int) -> int:
+    """Float64 numbers a reduced step keeps in the per-block buffer (for the block length)."""
+    n_e, n_noise, n_below, k = reduced_draw_layout(algo, batch)
+    return n_e + n_noise + n_below + k
+
+
+def _orthogonal_from(chi2s, below, A):
+    """:func:`orthogonal_part` from drawn chi-squares (``k``,) and Bartlett normals, small products elementwise."""
+    B, p = A.shape
+    if B == 1:
+        return chi2s[0] * _mm(A.T, A)
+    if B <= p:
+        AL = _mm(A.T, bartlett_from(chi2s, below, B))
+        return _mm(AL, AL.T)
+    return wishart_from(chi2s, below, _mm(A.T, A))
+
+
+def reduced_step_from(algo: TrainingAlgorithm, d, eta, batch: int, step, state: ReducedState, normals, chi2s
+                      ) -> ReducedState:
+    """One exact step of the reduced chain for one seed from its randomness (:func:`reduced_step_randomness`)."""
     M, Q, params, seed_key = state
     r, p = algo.r, algo.p
-    key = jax.random.fold_in(seed_key, step)  # the step's key: one hash, no key carried forward
-    k_fit = jax.random.fold_in(key, 1) if (algo.fit is not None and algo.link_fit == "fresh") else None
+    n_e, n_noise, _, _ = reduced_draw_layout(algo, batch)
+    if algo.fit is not None and algo.link_fit == "fresh":
+        k_fit = jax.random.fold_in(jax.random.fold_in(seed_key, step), 1)
 
-    def sample(k, n):
-        _, Z, lam = reduced_local_fields(algo, M, Q, k, n)
-        return Z, lam
+        def sample(k, n):
+            _, Z, lam = reduced_local_fields(algo, M, Q, k, n)
+            return Z, lam
 
-    params = _maybe_refit_fresh(algo, step, params, k_fit, sample)
-    n_e = batch * (r + p)
-    normals = jax.random.normal(key, (n_e + batch + orthogonal_part_draws(batch, p),), dtype=jnp.float64)
+        params = _maybe_refit_fresh(algo, step, params, k_fit, sample)
     E = normals[:n_e].reshape(batch, r + p)
     Z, lam = _fields_from(algo, M, Q, E)
     y = algo.labels(Z)
     if algo.noise > 0:
-        y = y + algo.noise * normals[n_e:n_e + batch]
+        y = y + algo.noise * normals[n_e:n_e + n_noise]
     A, grads = algo.coefficients(params, lam, y)
     c = eta / batch
-    LA = lam.T @ A
-    EA = E.T @ A
-    W2 = orthogonal_part(key, normals[n_e + batch:], d - (r + p), A)
-    Q_new = Q - c * (LA + LA.T) + c * c * (EA.T @ EA + W2)
-    M_new = M - c * (Z.T @ A)
+    LA = _mm(lam.T, A)
+    EA = _mm(E.T, A)
+    W2 = _orthogonal_from(chi2s, normals[n_e + n_noise:], A)
+    Q_new = Q - c * (LA + LA.T) + c * c * (_mm(EA.T, EA) + W2)
+    M_new = M - c * _mm(Z.T, A)
     params = _after_step_fit(algo, step, _sgd_params(params, grads, eta), lam, y)
     M_new, Q_new = retract_overlaps(algo.constraint, M_new, Q_new)
     return ReducedState(M_new, Q_new, params, seed_key)
+
+
+def reduced_step(algo: TrainingAlgorithm, d, eta, batch: int, step, state: ReducedState) -> ReducedState:
+    """One exact step of the reduced chain for one seed (``d`` and ``eta`` may be traced): its randomness
+    (:func:`reduced_step_randomness`, from ``fold_in(seed_key, step)``) then :func:`reduced_step_from`.
+    The engine (:func:`mimflow.training._online._reduced_segment`) does the same with the randomness of a
+    block of steps drawn at once; both give the same numbers."""
+    normals, chi2s = reduced_step_randomness(algo, batch, d, state.key, step)
+    return reduced_step_from(algo, d, eta, batch, step, state, normals, chi2s)
 
 
 def reduced_initial(algo: TrainingAlgorithm, d, key):
