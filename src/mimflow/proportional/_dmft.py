@@ -134,7 +134,7 @@ def conditional_regression(Cth: np.ndarray, m: np.ndarray, k: int) -> tuple[np.n
     keep = evals > PINV_RTOL * evals.max(axis=1, keepdims=True)
     inv = np.where(keep, 1.0 / np.where(keep, evals, 1.0), 0.0)
     rhs = cross * scale
-    beta_c = np.einsum("bij,bj,bkj,bk->bi", evecs, inv, evecs, rhs)
+    beta_c = np.einsum("bij,bj->bi", evecs, inv * np.einsum("bji,bj->bi", evecs, rhs))  # V diag(inv) V^T rhs
     beta = beta_c * scale
     var = Cth[:, k, k] - np.einsum("bi,bi->b", beta, cross)
     out = np.zeros((batches, size))

@@ -229,7 +229,7 @@ def planted(link, *, noise: float = 0.0, degree: int | None = None) -> TrainingA
 def two_timescale(link, *, student_rank: int | None = None, degree: int | None = None, ridge: float = 0.0,
                   kernel_decay: float = 0.5, link_fit: str = "fresh", fit_batch: int = 2000, refit_every: int = 1,
                   link_speed: float = 100.0, noise: float = 0.0) -> TrainingAlgorithm:
-    """Two-timescale Stiefel SGD with the link refitted by ridge regression on Hermite features (MATH.md 1.8).
+    r"""Two-timescale Stiefel SGD with the link refitted by ridge regression on Hermite features (MATH.md 1.8).
 
     ``link_fit="sgd"`` is the network version: the Hermite-feature coefficients are a second layer trained
     by SGD on the same samples, ``link_speed`` times faster than ``W`` (gradient

@@ -101,29 +101,39 @@ def gamma_variates(key, alpha, first=None):
     compiles in a fraction of the time of ``jax.random.gamma``.
     """
     alpha = jnp.asarray(alpha, dtype=jnp.float64)
-    proposals = GAMMA_PROPOSALS if first is None else (first.shape[0] - 1) // 2
+    if first is None:
+        first = jax.random.normal(jax.random.fold_in(key, 0), (GAMMA_DRAWS,) + alpha.shape, dtype=jnp.float64)
+    proposals = (first.shape[0] - 1) // 2
+    ndtr = jax.scipy.special.ndtr
+
+    def redraw(i):
+        g = jax.random.normal(jax.random.fold_in(key, i), (2,) + alpha.shape, dtype=jnp.float64)
+        return g[0], ndtr(g[1])
+
+    return _marsaglia_tsang(alpha, first[0:2 * proposals:2], ndtr(first[1:2 * proposals:2]),
+                            ndtr(first[2 * proposals]), redraw)
+
+
+def _marsaglia_tsang(alpha, xs, us, boost_u, redraw):
+    """Gamma(``alpha``) from proposals ``xs`` (normals) and ``us`` (uniforms), both ``(k,) + alpha.shape``
+    (the first accepted one is taken), ``redraw(i) -> (x, u)`` for the rare case that all ``k`` are
+    rejected (``i = 2, 3, ...``), and ``boost_u`` (uniform) for ``alpha < 1`` (see :func:`gamma_variates`).
+    """
     small = alpha < 1.0
     a = jnp.where(small, alpha + 1.0, alpha)
     delta = a - 1.0 / 3.0
     c = 1.0 / jnp.sqrt(9.0 * delta)
-    if first is None:
-        first = jax.random.normal(jax.random.fold_in(key, 0), (GAMMA_DRAWS,) + alpha.shape, dtype=jnp.float64)
 
-    def propose(g):
-        x, u = g[0], jax.scipy.special.ndtr(g[1])
+    def propose(x, u):
         v = (1.0 + c * x) ** 3
         ok = (v > 0) & (jnp.log(u) < 0.5 * x * x + delta - delta * v + delta * jnp.log(jnp.where(v > 0, v, 1.0)))
         return ok, delta * v
 
-    # `proposals` proposals from the caller's draw, the first accepted one is taken; the loop
-    # below runs only when all of them were rejected (probability < 1e-4 per variate for a >= 1)
-    oks, values = [], []
-    for j in range(proposals):
-        ok_j, value_j = propose(first[2 * j:2 * j + 2])
-        oks.append(ok_j)
-        values.append(value_j)
+    # the first accepted of the given proposals; the loop below runs only when all of them were
+    # rejected (probability < 1e-4 per variate and proposal for a >= 1)
+    oks, values = zip(*(propose(xs[j], us[j]) for j in range(xs.shape[0])))
     ok, value = oks[-1], values[-1]
-    for j in range(proposals - 2, -1, -1):
+    for j in range(xs.shape[0] - 2, -1, -1):
         value = jnp.where(oks[j], values[j], value)
         ok = ok | oks[j]
 
@@ -132,14 +142,44 @@ def gamma_variates(key, alpha, first=None):
 
     def body(carry):
         done, value, i = carry
-        g = jax.random.normal(jax.random.fold_in(key, i), (2,) + alpha.shape, dtype=jnp.float64)
-        ok, proposal = propose(g)
+        ok, proposal = propose(*redraw(i))
         return done | ok, jnp.where(ok & ~done, proposal, value), i + 1
 
     # fallback proposals from fold_in(key, i), i >= 2 (fold_in(key, 1) is left to the caller, e.g. a link refit)
     _, value, _ = jax.lax.while_loop(cond, body, (ok, value, jnp.uint32(2)))
-    boost_u = jax.scipy.special.ndtr(first[2 * proposals])
-    return jnp.where(small, value * boost_u ** (1.0 / alpha), value)
+    # the boost Gamma(a) = Gamma(a + 1) U^(1/a) only where a < 1 (d - r - p < 2); under vmap over steps
+    # and seeds ``alpha`` is not batched, so this stays a real branch and costs nothing for large d
+    return jax.lax.cond(jnp.any(small), lambda v: jnp.where(small, v * boost_u ** (1.0 / alpha), v), lambda v: v,
+                        value)
+
+
+def uniforms_from_bits(bits):
+    """Uniforms in the open interval (0, 1) from ``uint64`` random bits: ``(b >> 11 + 1/2) 2^-53``."""
+    return ((bits >> 11).astype(jnp.float64) + 0.5) * (2.0**-53)
+
+
+def normals_from_bits(bits):
+    r"""Standard normals from ``uint64`` random bits, as ``jax.random.normal`` does:
+    :math:`\sqrt2\,\mathrm{erf}^{-1}(v)` with :math:`v = (2m + 1)2^{-52} - 1`, ``m = b >> 12``, exactly
+    representable and symmetric in (-1, 1)."""
+    v = ((bits >> 12).astype(jnp.float64) * 2.0 + 1.0) * (2.0**-52) - 1.0
+    return jnp.sqrt(2.0) * jax.lax.erf_inv(v)
+
+
+def chi2_from_bits(key, dof, bits):
+    """Chi-square variates (``dof`` of shape ``(k,)``) from ``bits`` ``(2 P + 1, k)``: ``P`` Marsaglia-Tsang
+    proposals (rows ``2j``: normal, ``2j + 1``: uniform) and the boost uniform (last row); further
+    proposals (rare) from ``fold_in(key, i)``, ``i >= 2``. Same law as :func:`chi2`, fewer
+    transcendental functions (uniforms need no ``ndtr``)."""
+    alpha = jnp.asarray(dof, dtype=jnp.float64) / 2.0
+    P = (bits.shape[0] - 1) // 2
+
+    def redraw(i):
+        b = jax.random.bits(jax.random.fold_in(key, i), (2,) + alpha.shape, dtype=jnp.uint64)
+        return normals_from_bits(b[0]), uniforms_from_bits(b[1])
+
+    return 2.0 * _marsaglia_tsang(alpha, normals_from_bits(bits[0:2 * P:2]), uniforms_from_bits(bits[1:2 * P:2]),
+                                  uniforms_from_bits(bits[2 * P]), redraw)
 
 
 GAMMA_PROPOSALS = 3
@@ -152,15 +192,34 @@ proposals (both rejected with probability ~5e-9 at dof ~ 1e3, so the vectorised 
 block of steps and seeds almost never runs) and one boost."""
 
 
+SMALL_INNER = 8
+"""Inner dimensions up to this size are contracted by unrolled multiply-adds (:func:`_mm`)."""
+
+
 def _mm(a, b):
-    """``a @ b`` of small 2-D matrices written as broadcast-multiply-sum: XLA on CPU runs tiny
-    ``dot_general`` (1x1 .. 4x4, batched under ``vmap``) far slower than one fused elementwise loop."""
-    return jnp.sum(a[:, :, None] * b[None, :, :], axis=1)
+    """``a (m, k) @ b (k, n)``; for ``k <= SMALL_INNER`` written as ``k`` unrolled broadcast multiply-adds.
+
+    XLA on CPU runs a tiny ``dot_general`` or reduction (1x1 .. 4x4, batched under ``vmap``) as its
+    own kernel, while elementwise multiply-adds fuse with their neighbours into one loop: in the
+    reduced chain's step this took the number of kernels per step from ~26 to a few."""
+    k = a.shape[1]
+    if k > SMALL_INNER:
+        return a @ b
+    out = a[:, 0:1] * b[0:1, :]
+    for j in range(1, k):
+        out = out + a[:, j:j + 1] * b[j:j + 1, :]
+    return out
 
 
 def _bmm(a, b):
     """Batched :func:`_mm`: ``a (S, m, k) @ b (S, k, n)``."""
-    return jnp.sum(a[:, :, :, None] * b[:, None, :, :], axis=2)
+    k = a.shape[2]
+    if k > SMALL_INNER:
+        return jnp.einsum("smk,skn->smn", a, b)
+    out = a[:, :, 0:1] * b[:, 0:1, :]
+    for j in range(1, k):
+        out = out + a[:, :, j:j + 1] * b[:, j:j + 1, :]
+    return out
 
 
 def chi2(key, dof, first=None):
@@ -321,16 +380,16 @@ def reduced_step_randomness(algo: TrainingAlgorithm, batch: int, d, seed_key, st
     ``normals`` (``n_E + n_noise + n_below``,) are the batch coordinates ``E`` (row-major ``(B, r+p)``),
     the label noise and the Bartlett normals; ``chi2s`` (``k``,) the chi-squares with ``d - r - p - i``
     degrees of freedom of the orthogonal part (module docstring). Everything comes from the step's key
-    ``fold_in(seed_key, step)`` (one normal draw; rare further gamma proposals from ``fold_in(key, i >= 2)``),
+    ``fold_in(seed_key, step)`` (one draw of random bits; rare further gamma proposals from ``fold_in(key, i >= 2)``),
     so a step's numbers do not depend on how steps are grouped into blocks, chunks or seeds: the engine
     draws them for a block of steps and all seeds at once, outside the step loop.
     """
     n_e, n_noise, n_below, k = reduced_draw_layout(algo, batch)
     n_main = n_e + n_noise + n_below
     key = jax.random.fold_in(seed_key, step)
-    g = jax.random.normal(key, (n_main + BLOCK_GAMMA_DRAWS * k,), dtype=jnp.float64)
+    bits = jax.random.bits(key, (n_main + BLOCK_GAMMA_DRAWS * k,), dtype=jnp.uint64)
     dof = d - (algo.r + algo.p) - jnp.arange(k, dtype=jnp.float64)
-    return g[:n_main], chi2(key, dof, g[n_main:].reshape(BLOCK_GAMMA_DRAWS, k))
+    return normals_from_bits(bits[:n_main]), chi2_from_bits(key, dof, bits[n_main:].reshape(BLOCK_GAMMA_DRAWS, k))
 
 
 def reduced_numbers_per_step(algo: TrainingAlgorithm, batch: int) -> int:

@@ -35,7 +35,9 @@ from ._engines import (
     full_overlaps,
     full_step,
     reduced_initial,
-    reduced_step,
+    reduced_numbers_per_step,
+    reduced_step_from,
+    reduced_step_randomness,
 )
 from ._scaling import resolve_learning_rate, resolve_size
 
@@ -85,15 +87,51 @@ def _check_common(algo, d, steps):
 # ----------------------------------------------------------------------------- compiled segments
 
 
+BLOCK_NUMBERS = 1 << 21
+"""Size (float64 numbers, 16 MiB) of the per-block buffer of pre-drawn randomness (all seeds)."""
+MAX_BLOCK_STEPS = 1024
+
+
+def block_steps(numbers_per_seed_step: int, seeds: int, cap: int = MAX_BLOCK_STEPS) -> int:
+    """Steps per block of pre-drawn randomness: as many as fit in :data:`BLOCK_NUMBERS` (1 to ``cap``)."""
+    return int(max(1, min(cap, BLOCK_NUMBERS // max(1, numbers_per_seed_step * seeds))))
+
+
+def _blocked_loop(step0, n, states, length: int, draw, step_all):
+    """Advance ``states`` by ``n`` steps from ``step0``: per block of ``length`` steps, ``draw(states, steps)``
+    returns the block's randomness with the step axis first, and a ``fori_loop`` feeds its slices to
+    ``step_all(step, states, slice)``. The last block of a segment draws ``length`` steps and uses fewer."""
+    end = step0 + n
+
+    def block(carry):
+        s, st = carry
+        rand = draw(st, s + jnp.arange(length, dtype=s.dtype))
+        m = jnp.minimum(end - s, length)
+        st = jax.lax.fori_loop(0, m, lambda i, st: step_all(s + i, st, jax.tree_util.tree_map(lambda a: a[i], rand)),
+                               st)
+        return s + m, st
+
+    return jax.lax.while_loop(lambda c: c[0] < end, block, (step0, states))
+
+
 @partial(jax.jit, static_argnames=("algo", "batch"))
 def _reduced_segment(algo, batch, d, eta, step0, n, states):
-    step_all = jax.vmap(lambda s, st: reduced_step(algo, d, eta, batch, s, st), in_axes=(None, 0))
+    """``n`` steps of the reduced chain for all seeds from ``step0``; returns ``(step, states)``.
 
-    def body(i, carry):
-        step, st = carry
-        return step + 1, step_all(step, st)
+    The state-independent randomness (:func:`~mimflow.training._engines.reduced_step_randomness`) is drawn
+    per block of steps for all seeds at once (vectorised threefry and chi-square rejection loop), outside
+    the step loop; the steps then only do small arithmetic. The numbers of a step depend only on its
+    seed's key and step index, not on the blocks.
+    """
+    length = block_steps(reduced_numbers_per_step(algo, batch), states.M.shape[0])
+    per_step = jax.vmap(lambda k, s: reduced_step_randomness(algo, batch, d, k, s), in_axes=(None, 0))
+    per_seed = jax.vmap(per_step, in_axes=(0, None))
+    step_all = jax.vmap(lambda s, st, rand: reduced_step_from(algo, d, eta, batch, s, st, *rand), in_axes=(None, 0, 0))
 
-    return jax.lax.fori_loop(0, n, body, (step0, states))
+    def draw(st, steps):
+        return jax.tree_util.tree_map(lambda a: jnp.swapaxes(a, 0, 1), per_seed(st.key, steps))  # (L, S, ...)
+
+    return _blocked_loop(step0, n, states, length, draw, step_all)
 
 
 @partial(jax.jit, static_argnames=("algo", "batch", "d", "sample_dtype"))
