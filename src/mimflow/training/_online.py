@@ -6,12 +6,21 @@ units of the population flows of :mod:`mimflow.dynamics` (loss with the factor 1
 rate), whose :math:`\eta \to 0` limit they are; see :mod:`mimflow.training._engines` for the
 first-order noise correction.
 
-Mechanics: the seeds' states are stacked and advanced by one jitted ``fori_loop`` whose trip count is
-a traced integer, so every segment between two save steps (cut into chunks of at most ``chunk``
+Mechanics: the seeds' states are stacked and advanced by one jitted loop whose trip count is a
+traced integer, so every segment between two save steps (cut into chunks of at most ``chunk``
 steps) reuses one compiled program; between chunks the driver reports progress and checks for
 divergence. Only the overlaps (and the link/second-layer parameters) are kept, never ``W`` histories
 or datasets (online learning draws its samples inside the loop from per-seed keys
 ``fold_in(key, seed)``).
+
+Speed (issue 6, section 4): all state-independent randomness (the ``d``-dimensional samples; for the
+reduced chain the batch coordinates, label noise, Bartlett normals and chi-squares) is drawn per
+block of steps for all seeds at once, outside the step loop, into a buffer of ~1 MiB
+(:data:`BLOCK_NUMBERS`, cache-sized); the step loop then consumes slices. Step ``s`` of a seed draws
+from ``fold_in(seed_key, s)`` only, so the numbers do not depend on the blocks, the chunks or the
+other seeds (they changed once, when block drawing was introduced for issue 6, section 4: the
+reduced chain now turns random bits into normals/uniforms itself and uses one chi-square proposal per
+variate; the full engine's samples are the same as before, its retraction rounds differently).
 """
 
 from __future__ import annotations
@@ -33,11 +42,13 @@ from ._engines import (
     full_batch_step,
     full_initial,
     full_overlaps,
-    full_step,
+    full_step_from,
+    full_step_samples,
     reduced_initial,
     reduced_numbers_per_step,
     reduced_step_from,
-    reduced_step_randomness,
+    reduced_block_randomness,
+    retract_weights_batch,
 )
 from ._scaling import resolve_learning_rate, resolve_size
 
@@ -87,8 +98,9 @@ def _check_common(algo, d, steps):
 # ----------------------------------------------------------------------------- compiled segments
 
 
-BLOCK_NUMBERS = 1 << 21
-"""Size (float64 numbers, 16 MiB) of the per-block buffer of pre-drawn randomness (all seeds)."""
+BLOCK_NUMBERS = 1 << 17
+"""Size (float64 numbers, 1 MiB) of the per-block buffer of pre-drawn randomness (all seeds): small
+enough to stay in cache (a 40 MiB buffer made threefry 4x slower per number here)."""
 MAX_BLOCK_STEPS = 1024
 
 
@@ -97,19 +109,37 @@ def block_steps(numbers_per_seed_step: int, seeds: int, cap: int = MAX_BLOCK_STE
     return int(max(1, min(cap, BLOCK_NUMBERS // max(1, numbers_per_seed_step * seeds))))
 
 
+BLOCK_RATIO = 16
+"""Ratio between the successive block lengths a segment chooses from (``L, L/16, ..., 1``)."""
+
+
 def _blocked_loop(step0, n, states, length: int, draw, step_all):
-    """Advance ``states`` by ``n`` steps from ``step0``: per block of ``length`` steps, ``draw(states, steps)``
-    returns the block's randomness with the step axis first, and a ``fori_loop`` feeds its slices to
-    ``step_all(step, states, slice)``. The last block of a segment draws ``length`` steps and uses fewer."""
+    """Advance ``states`` by ``n`` steps from ``step0``, by blocks of pre-drawn randomness.
+
+    Per block of ``m`` steps, ``draw(states, steps)`` returns the block's randomness with the step axis
+    first, and a ``fori_loop`` feeds its slices to ``step_all(step, states, slice)``. ``m`` is the
+    largest of ``length, length/16, ..., 1`` not above the steps left (a ``lax.switch`` between
+    programs of those static lengths), so no drawn number is wasted however short the segment.
+    """
     end = step0 + n
+    lengths = [length]
+    while lengths[-1] > 1:
+        lengths.append(max(1, lengths[-1] // BLOCK_RATIO))
+
+    def run(m):
+        def go(s, st):
+            rand = draw(st, s + jnp.arange(m, dtype=s.dtype))
+            body = lambda i, st: step_all(s + i, st, jax.tree_util.tree_map(lambda a: a[i], rand))  # noqa: E731
+            return s + m, jax.lax.fori_loop(0, m, body, st)
+        return go
+
+    branches = [run(m) for m in lengths]
 
     def block(carry):
         s, st = carry
-        rand = draw(st, s + jnp.arange(length, dtype=s.dtype))
-        m = jnp.minimum(end - s, length)
-        st = jax.lax.fori_loop(0, m, lambda i, st: step_all(s + i, st, jax.tree_util.tree_map(lambda a: a[i], rand)),
-                               st)
-        return s + m, st
+        left = end - s
+        index = sum((left < m).astype(jnp.int32) for m in lengths[:-1])  # first length <= left
+        return jax.lax.switch(index, branches, s, st)
 
     return jax.lax.while_loop(lambda c: c[0] < end, block, (step0, states))
 
@@ -124,26 +154,32 @@ def _reduced_segment(algo, batch, d, eta, step0, n, states):
     seed's key and step index, not on the blocks.
     """
     length = block_steps(reduced_numbers_per_step(algo, batch), states.M.shape[0])
-    per_step = jax.vmap(lambda k, s: reduced_step_randomness(algo, batch, d, k, s), in_axes=(None, 0))
-    per_seed = jax.vmap(per_step, in_axes=(0, None))
     step_all = jax.vmap(lambda s, st, rand: reduced_step_from(algo, d, eta, batch, s, st, *rand), in_axes=(None, 0, 0))
 
     def draw(st, steps):
-        return jax.tree_util.tree_map(lambda a: jnp.swapaxes(a, 0, 1), per_seed(st.key, steps))  # (L, S, ...)
+        return reduced_block_randomness(algo, batch, d, st.key, steps)  # (L, S, ...): a step's slice is contiguous
 
     return _blocked_loop(step0, n, states, length, draw, step_all)
 
 
 @partial(jax.jit, static_argnames=("algo", "batch", "d", "sample_dtype"))
 def _full_segment(algo, batch, d, eta, step0, n, states, sample_dtype=jnp.float64):
-    step_all = jax.vmap(lambda s, st: full_step(algo, d, eta, batch, s, st, sample_dtype=sample_dtype),
-                        in_axes=(None, 0))
+    """``n`` SGD steps on ``d``-dimensional samples for all seeds from ``step0``; returns ``(step, states)``.
 
-    def body(i, carry):
-        step, st = carry
-        return step + 1, step_all(step, st)
+    The samples of a block of steps are drawn at once for all seeds (``(L, S, B, d)``, per-step keys
+    ``fold_in(seed_key, step)``, so the numbers are those of a draw per step), then each step updates
+    every seed and retracts all seeds together (:func:`~mimflow.training._engines.retract_weights_batch`).
+    """
+    length = block_steps(batch * d, states.W.shape[0], cap=256)
+    per_seed = jax.vmap(lambda k, s: full_step_samples(d, batch, k, s, sample_dtype), in_axes=(0, None))
+    per_step = jax.vmap(per_seed, in_axes=(None, 0))
+    step_all = jax.vmap(lambda s, st, X: full_step_from(algo, d, eta, batch, s, st, X), in_axes=(None, 0, 0))
 
-    return jax.lax.fori_loop(0, n, body, (step0, states))
+    def step_and_retract(s, st, X):
+        W, params, key = step_all(s, st, X)
+        return FullState(retract_weights_batch(algo.constraint, W), params, key)
+
+    return _blocked_loop(step0, n, states, length, lambda st, steps: per_step(st.key, steps), step_and_retract)
 
 
 @partial(jax.jit, static_argnames=("algo",))
