@@ -322,6 +322,16 @@ def canonical_json(data: Any) -> str:
 MAX_SEED = 2**31 - 1
 
 
+def validate_dimensions(value, minimum: int):
+    """Check a dimension field ``d`` (an int or a list of distinct ints, each ``>= minimum``)."""
+    values = value if isinstance(value, list) else [value]
+    if not values or any(v < minimum for v in values):
+        raise MimflowError(f"d must be integers >= {minimum}, got {value!r}")
+    if len(set(values)) != len(values):
+        raise MimflowError(f"d values must be distinct, got {value!r}")
+    return value
+
+
 def validate_seeds(value, max_count: int):
     """Check a ``seeds`` field: a count in ``1..max_count`` or a list of distinct seeds in ``0..2**31-1``."""
     from .._errors import MimflowError

@@ -20,7 +20,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .._errors import MimflowError
-from ._config import seed_list, validate_seeds
+from ._config import seed_list, validate_dimensions, validate_seeds
 from ._runs import RunCommand, RunResult, check_finite_result, register_run_command
 
 MAX_DEGREE_BY_R = {1: 40, 2: 12, 3: 8, 4: 6}
@@ -48,12 +48,7 @@ class FlowConfig(BaseModel):
     @field_validator("d")
     @classmethod
     def _check_d(cls, value):
-        values = value if isinstance(value, list) else [value]
-        if not values or any(v < 2 for v in values):
-            raise MimflowError(f"d must be integers >= 2, got {value!r}")
-        if len(set(values)) != len(values):
-            raise MimflowError(f"d values must be distinct, got {value!r}")
-        return value
+        return validate_dimensions(value, 2)
 
     @field_validator("seeds")
     @classmethod

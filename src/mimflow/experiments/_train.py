@@ -25,7 +25,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .._errors import MimflowError
-from ._config import seed_list, validate_seeds
+from ._config import seed_list, validate_dimensions, validate_seeds
 from ._runs import RunCommand, RunResult, check_finite_result, register_run_command
 
 
@@ -70,12 +70,7 @@ class TrainConfig(BaseModel):
     @field_validator("d")
     @classmethod
     def _check_d(cls, value):
-        values = value if isinstance(value, list) else [value]
-        if not values or any(v < 3 for v in values):
-            raise MimflowError(f"d must be integers >= 3, got {value!r}")
-        if len(set(values)) != len(values):
-            raise MimflowError(f"d values must be distinct, got {value!r}")
-        return value
+        return validate_dimensions(value, 3)
 
     @field_validator("seeds")
     @classmethod
