@@ -193,10 +193,17 @@ class _progress_bar:
         return False
 
 
-def _short(value) -> str:
+def _short(value, depth: int = 0) -> str:
+    """A compact cell for the summary table: long or nested values are abbreviated (``--json`` has them all)."""
     if isinstance(value, float):
         return f"{value:.6g}"
+    if isinstance(value, dict):
+        if depth > 0 or len(value) > 6 or any(isinstance(v, (dict, list)) for v in value.values()):
+            return f"{{{len(value)} entries; see --json}}"
+        return ", ".join(f"{k}: {_short(v, depth + 1)}" for k, v in value.items())
     if isinstance(value, list):
-        items = [_short(v) for v in value[:10]]
-        return "[" + ", ".join(items) + (", ...]" if len(value) > 10 else "]")
+        if depth > 1 or any(isinstance(v, dict) for v in value):
+            return f"[{len(value)} entries; see --json]"
+        items = [_short(v, depth + 1) for v in value[:8]]
+        return "[" + ", ".join(items) + (f", ... ({len(value)})]" if len(value) > 8 else "]")
     return str(value)
