@@ -148,7 +148,7 @@ def _blocked_loop(step0, n, states, length: int, draw, step_all):
 def _reduced_segment(algo, batch, d, eta, step0, n, states):
     """``n`` steps of the reduced chain for all seeds from ``step0``; returns ``(step, states)``.
 
-    The state-independent randomness (:func:`~mimflow.training._engines.reduced_step_randomness`) is drawn
+    The state-independent randomness (:func:`~mimflow.training._engines.reduced_block_randomness`) is drawn
     per block of steps for all seeds at once (vectorised threefry and chi-square rejection loop), outside
     the step loop; the steps then only do small arithmetic. The numbers of a step depend only on its
     seed's key and step index, not on the blocks.
