@@ -338,7 +338,13 @@ def _factor_breakpoints(tree: Node, half_width: float) -> tuple[float, ...]:
 
 @lru_cache(maxsize=8192)
 def _inner_product(u: Node, v: Node, k_rule: int) -> float:
-    r"""``E[u(z) v(z)]`` by piecewise Gauss-Legendre split at both factors' breakpoints."""
+    r"""``E[u(z) v(z)]``: exact for two polynomial factors (the dot product of their finite Hermite
+    expansions), else piecewise Gauss-Legendre split at both factors' breakpoints."""
+    from ._links import _closed
+
+    exact_u, exact_v = _closed(u, k_rule), _closed(v, k_rule)
+    if exact_u is not None and exact_v is not None and exact_u[3] and exact_v[3]:
+        return float(np.dot(exact_u[0], exact_v[0]))
     half = integration_half_width(k_rule)
     bps = sorted(set(_factor_breakpoints(u, half)) | set(_factor_breakpoints(v, half)))
     z, w = piecewise_gaussian_rule(bps, k_max=k_rule)
