@@ -5,8 +5,9 @@ from the *same* initial overlaps ``M(0)`` as the run, saved at the run's times `
 returns a :class:`~mimflow.dynamics.Trajectory` of the same shape: comparing is a subtraction.
 
 * two-timescale / planted: :func:`mimflow.dynamics.solve_flow` of ``algorithm.flow``;
-* correlation: every column of ``M = V^T W`` follows :math:`\dot m = (P - mm^T)g'(m)` (MATH.md 2.2),
-  integrated here with the batched Rosenbrock solver of :mod:`mimflow.dynamics`;
+* correlation: every column of ``M = V^T W`` follows :math:`\dot m = (P - mm^T)g'(m)` (MATH.md 2.2,
+  :func:`mimflow.dynamics.neuron_vector_field`), integrated with the batched Rosenbrock solver of
+  :mod:`mimflow.dynamics` at the run's save times;
 * committee: no population ODE in mimflow (MimflowError).
 """
 
@@ -20,23 +21,18 @@ import numpy as np
 
 from .. import _jax  # noqa: F401
 from .._errors import MimflowError
-from ..dynamics import Trajectory, solve_flow
+from ..dynamics import Trajectory, neuron_vector_field, solve_flow
 from ._algorithms import TrainingAlgorithm
 
 
 def _correlation_field(algo: TrainingAlgorithm):
-    spec = algo.spectrum
-    c2 = np.asarray(spec.values**2)
-    dcoef = jnp.asarray(c2[1:] * np.arange(1, len(c2)))
-    powers = jnp.arange(len(c2) - 1, dtype=jnp.float64)
-    P = jnp.asarray(algo.teacher_gram)
+    g = np.asarray(algo.spectrum.values**2)  # g(m) = sum_p c_p^2 m^p (sigma = sigma*)
+    P = np.asarray(algo.teacher_gram)
     r, p = algo.r, algo.p
 
     def field(y):
-        M = y.reshape(r, p)
-        gp = jnp.sum(dcoef[None, None, :] * M[..., None] ** powers[None, None, :], axis=-1)  # g'(M) entrywise
-        drift = P @ gp - M * jnp.sum(M * gp, axis=0)[None, :]
-        return drift.reshape(-1)
+        # the columns of M = V^T W are the neurons' overlap vectors m (MATH.md 2.2)
+        return neuron_vector_field(y.reshape(r, p).T, g, P).T.reshape(-1)
 
     def loss(y):
         return algo.risk(y.reshape(r, p), jnp.eye(p), {})
