@@ -209,9 +209,8 @@ add_run_command(app, "neurons")
 add_run_command(app, "spectral")
 add_run_command(app, "dmft")
 # `mimflow neurons beta-c ...` / `mimflow neurons phase-diagram ...` are routed to these hidden commands by main()
-for _name in ("neurons-beta-c", "neurons-phase-diagram"):
-    add_run_command(app, _name)
-    app.registered_commands[-1].hidden = True
+add_run_command(app, "neurons-beta-c", hidden=True)
+add_run_command(app, "neurons-phase-diagram", hidden=True)
 NEURONS_SUBCOMMANDS = ("beta-c", "phase-diagram")
 app.command("sweep", context_settings=SWEEP_CONTEXT)(_sweep_command)
 app.add_typer(results_app, name="results")

@@ -50,8 +50,8 @@ def show_config_text(command, config) -> str:
                                  f"mimflow {command.name} --config FILE")
 
 
-def add_run_command(app: typer.Typer, name: str) -> None:
-    """Register ``mimflow NAME`` for the run command ``name`` on ``app``."""
+def add_run_command(app: typer.Typer, name: str, *, hidden: bool = False) -> None:
+    """Register ``mimflow NAME`` for the run command ``name`` on ``app`` (``hidden``: not listed in ``--help``)."""
     from ..experiments._config import config_fields
     from ..experiments._runs import get_run_command
 
@@ -116,7 +116,7 @@ def add_run_command(app: typer.Typer, name: str) -> None:
     impl.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     impl.__name__ = name.replace("-", "_")
     impl.__doc__ = command.description
-    app.command(name, help=command.description)(impl)
+    app.command(name, help=command.description, hidden=hidden)(impl)
 
 
 def run_and_print(command, config, *, out: Optional[Path], as_json: bool, plot: Optional[Path] = None) -> None:
