@@ -1,4 +1,4 @@
-"""The averaging operator A_N on Hermite spectra (MATH.md 1.3 and 1.4; mimflow.hermite._averaging).
+"""The averaging operator A_N on Hermite spectra (docs/math/grassmannian-flow.md §1.3 and docs/math/grassmannian-flow.md §1.4; mimflow.hermite._averaging).
 
 A_N g(z) = E_xi[g(N^T z + (I - N^T N)^{1/2} xi)], <A_N f, g> = E[f(U) g(V)] with E[U V^T] = N^T,
 and on the degree-k chaos S_k -> N^{(x)k} S_k.

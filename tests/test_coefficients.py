@@ -1,4 +1,4 @@
-"""1-D Hermite coefficients: closed forms vs MATH.md 5.1 and vs piecewise quadrature."""
+"""1-D Hermite coefficients: closed forms vs docs/math/hermite.md §5.1 and vs piecewise quadrature."""
 
 import math
 
@@ -8,7 +8,7 @@ import pytest
 from mimflow import MimflowError, make_link
 from mimflow.hermite import gauss_hermite_rule, hermite_coefficients_by_quadrature
 
-# MATH.md 5.1, table of normalised coefficients (6 decimals quoted there).
+# docs/math/hermite.md §5.1, table of normalised coefficients (6 decimals quoted there).
 TABLE = {
     "relu": [1 / math.sqrt(2 * math.pi), 0.5, 1 / (2 * math.sqrt(math.pi)), 0, -0.081434, 0, 0.044603],
     "abs": [math.sqrt(2 / math.pi), 0, 1 / math.sqrt(math.pi), 0, -0.162868, 0, 0.089206],
@@ -79,7 +79,7 @@ def test_consistency_relations():
 
 
 def test_parseval_partial_sums_math_md():
-    """MATH.md 5.1: partial sums to k = 8 are relu 0.49824, |z| 0.99297, sign 0.81889."""
+    """docs/math/hermite.md §5.1: partial sums to k = 8 are relu 0.49824, |z| 0.99297, sign 0.81889."""
     for name, expected in [("relu", 0.49824), ("abs", 0.99297), ("sign", 0.81889)]:
         spec = make_link(name).spectrum(8)
         assert float(np.sum(spec.coefficients**2)) == pytest.approx(expected, abs=6e-6)

@@ -1,4 +1,4 @@
-"""GD in the proportional regime and its DMFT (MATH.md 3.2-3.4; issue 7 sections 2-4).
+"""GD in the proportional regime and its DMFT (docs/math/dmft.md §3.2-3.4; issue 7 sections 2-4).
 
 Anchors outside the DMFT code: the exact ridge-regression GD trajectory through the Marchenko-Pastur
 spectrum (square loss), finite-d simulations (Wirtinger flow, spectral and independent starts), the
@@ -87,7 +87,7 @@ def test_dmft_refuses_bad_paths_and_unbounded_preprocessing():
 
 
 def test_ridge_dmft_matches_marchenko_pastur_closed_form():
-    """Square loss, linear link with noise: the DMFT vs the exact GD trajectory (MATH.md 3.3 vs MP)."""
+    """Square loss, linear link with noise: the DMFT vs the exact GD trajectory (docs/math/dmft.md §3.3 vs MP)."""
     alpha, sigma = 2.0, 0.5
     p = make_problem("z", alpha=alpha, lr=0.5, ridge=0.05, loss="square", noise=sigma, init="warm:0.3")
     T = 20
@@ -143,7 +143,7 @@ def test_wirtinger_dmft_matches_simulation_independent_start():
 
 @pytest.mark.slow(ci=True)
 def test_wirtinger_dmft_spectral_start_matches_simulation_and_control_differs():
-    """Spectral start through the power-iteration prefix (MATH.md 3.3) vs finite-d GD from the top
+    """Spectral start through the power-iteration prefix (docs/math/dmft.md §3.3) vs finite-d GD from the top
     eigenvector; the independent warm start with the same initial overlap and norm must differ."""
     T = 12
     p = make_problem("z**2", init="spectral", preprocess="trimmed", **WF)

@@ -1,8 +1,8 @@
 """End-point classification by the Riemannian Hessian and the planted trap probability
-(issue 4 section 2; MATH.md 1.4, 1.7; mimflow.dynamics._endpoints).
+(issue 4 section 2; docs/math/grassmannian-flow.md §1.4, 1.7; mimflow.dynamics._endpoints).
 
 Hand computations used below, for the planted link f = sum_i h_s(z_i) (r = p = 2), whose loss is
-L(M) = 2 - sum_ij M_ij^s (MATH.md 1.7), in the equivalent frame W = [M; C; 0] in R^6. Let xi be
+L(M) = 2 - sum_ij M_ij^s (docs/math/planted.md §1.7), in the equivalent frame W = [M; C; 0] in R^6. Let xi be
 a unit tangent vector.
 
 * Columns of W leaving span(W*) (xi orthogonal to span(W*, W)): the polar retraction gives
@@ -116,7 +116,7 @@ def test_two_timescale_hessian_on_the_grassmannian():
 
 
 def test_student_rank_below_r():
-    """p = 1 < r = 2, f = h2(z1) + h2(z2)/2: <A_G f, f> = G11^2 + G22^2/4 + G12^2 (MATH.md 1.4,
+    """p = 1 < r = 2, f = h2(z1) + h2(z2)/2: <A_G f, f> = G11^2 + G22^2/4 + G12^2 (docs/math/grassmannian-flow.md §1.4,
     separable form). On m = (cos t, sin t) near e2 this is 1/4 + t^2/2, so the loss
     1/2 (5/4 - corr) falls like -t^2/4: e2 is a saddle with eigenvalue -1/2. The minimum over
     1-dimensional students is not known to the classifier, so e1 is a "local minimum"."""
@@ -187,7 +187,7 @@ def test_planted_flow_is_trapped_with_positive_probability():
 
 
 def test_two_timescale_flow_of_the_same_link_always_converges():
-    """Benign landscape (global convergence, MATH.md 1.5): no seed is trapped. The last direction
+    """Benign landscape (global convergence, docs/math/grassmannian-flow.md §1.5): no seed is trapped. The last direction
     escapes from a leftover overlap c in t ~ c^-4 / 12 (s = 3, doubled exponent); t_max = 1e14 covers
     c >~ 2e-4 (a seed below that has probability ~ 1e-3 at d = 100)."""
     res = trap_probability(_flow("two-timescale", 3), D, SEEDS, t_max=1e14)

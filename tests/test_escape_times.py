@@ -1,4 +1,4 @@
-"""Escape times: exact single-index quadrature, the MATH.md 1.6 table, multi-index predictions
+"""Escape times: exact single-index quadrature, the docs/math/saddles.md §1.6 table, multi-index predictions
 (mimflow.theory._escape_times) against the overlap ODEs of mimflow.dynamics.
 
 Tolerances and where they come from:
@@ -132,7 +132,7 @@ def test_exact_integral_vs_table_next_order(algorithm, s):
         assert abs(delta - eps) <= 0.05 * abs(eps), (d, delta, eps)
         deltas.append(abs(delta))
     assert all(a > b for a, b in zip(deltas, deltas[1:]))
-    # MATH.md 1.6: "< 1% for s >= 2" holds at d >= 1e3 for the polynomial rows except planted s = 3
+    # docs/math/saddles.md §1.6: "< 1% for s >= 2" holds at d >= 1e3 for the polynomial rows except planted s = 3
     # (1.45/sqrt d); not for the log row planted s = 2 (ln 3/ln d = 16% at d = 1e3)
     if s >= 2 and not (algorithm == "planted" and s in (2, 3)):
         assert deltas[0] < 0.01
@@ -141,7 +141,7 @@ def test_exact_integral_vs_table_next_order(algorithm, s):
 
 
 def test_table_values_and_scalings():
-    # MATH.md 1.6, exactly as printed, alpha^2 = 2
+    # docs/math/saddles.md §1.6, exactly as printed, alpha^2 = 2
     d, a = 1e4, 2.0
     assert leading_order_escape_time(3, a, algorithm="two-timescale", d=d) == pytest.approx(d**2 / (12 * a))
     assert leading_order_escape_time(1, a, algorithm="two-timescale", d=d) == pytest.approx(math.log(d) / (2 * a))
@@ -217,12 +217,12 @@ def test_ode_escape_time_matches_exact_integral(algorithm, s):
     assert len(pointwise) >= 8 * len(ODE_DS)
     assert np.max(np.abs(pointwise)) < 1e-5
     assert np.all(np.abs(np.log(measured / exact)) <= h + 1e-5)
-    # and against the closed forms of MATH.md 1.6, within the derived next-order term (+ h)
+    # and against the closed forms of docs/math/saddles.md §1.6, within the derived next-order term (+ h)
     for d, t in zip(ODE_DS, measured):
         table = leading_order_escape_time(s, 1.0, algorithm=algorithm, d=d)
         assert abs(t / table - 1) <= 1.05 * abs(next_order(s, algorithm, d)) + h + 1e-5
         if not (algorithm == "planted" and s in (2, 3)):
-            assert abs(t / table - 1) < 0.01  # MATH.md 1.6's "< 1%" (d >= 1e3), polynomial rows
+            assert abs(t / table - 1) < 0.01  # docs/math/saddles.md §1.6's "< 1%" (d >= 1e3), polynomial rows
 
 
 @pytest.mark.parametrize("algorithm", ALGS)
@@ -376,7 +376,7 @@ def check_median_band(measured, spec, d, p, algorithm, slack=0.1):
 
 @pytest.mark.slow(ci=True)
 def test_two_saddles_h2_h3():
-    """f = h2(z1) + h3(z2), r = p = 2: plateaus ~ d and ~ d^2 (MATH.md 1.6)."""
+    """f = h2(z1) + h3(z2), r = p = 2: plateaus ~ d and ~ d^2 (docs/math/saddles.md §1.6)."""
     link, p = "h2(z1) + h3(z2)", 2
     ds = (1000, 10_000, 100_000)
     medians, predicted = [], []

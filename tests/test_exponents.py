@@ -1,6 +1,6 @@
 """Information, generative and leap exponents and the saddle sequence (mimflow.theory._exponents).
 
-Reference values: MATH.md 5.1 (IE column of the coefficient table), 5.2 (examples of the leap
+Reference values: docs/math/hermite.md §5.1 (IE column of the coefficient table), 5.2 (examples of the leap
 complexity, Abbe-Boix-Adsera-Misiakiewicz 2023; generative exponents of polynomial links, Damian-
 Pillaud-Vivien-Lee-Bruna 2024), 1.6 (the two-plateau link h2(z1) + h3(z2) of Bietti-Bruna-
 Pillaud-Vivien 2023). Independent checks: a brute-force leap over all orderings, closed-form
@@ -70,7 +70,7 @@ def random_rotation(r: int, seed: int) -> np.ndarray:
 STAIRCASE3 = {(1, 0, 0): 1.0, (1, 1, 0): 1.0, (1, 1, 1): 1.0}  # z1 + z1 z2 + z1 z2 z3
 Z1_PLUS_Z1Z2Z3 = {(1, 0, 0): 1.0, (1, 1, 1): 1.0}
 PARITY3 = {(1, 1, 1): 1.0}
-TWO_PLATEAUS = {(2, 0): 1.0, (0, 3): 1.0}  # h2(z1) + h3(z2), MATH.md 1.6
+TWO_PLATEAUS = {(2, 0): 1.0, (0, 3): 1.0}  # h2(z1) + h3(z2), docs/math/saddles.md §1.6
 
 
 # ---------------------------------------------------------------------- information exponent
@@ -78,7 +78,7 @@ TWO_PLATEAUS = {(2, 0): 1.0, (0, 3): 1.0}  # h2(z1) + h3(z2), MATH.md 1.6
 
 @pytest.mark.parametrize(
     "name, expected",
-    # the IE column of MATH.md 5.1 plus cos (even, c_2 = -e^{-1/2}/sqrt 2 != 0)
+    # the IE column of docs/math/hermite.md §5.1 plus cos (even, c_2 = -e^{-1/2}/sqrt 2 != 0)
     [("relu", 1), ("abs", 2), ("sign", 1), ("erf", 1), ("tanh", 1), ("gelu", 1), ("sigmoid", 1),
      ("softplus", 1), ("he2", 2), ("z**2", 2), ("he3", 3), ("z**3", 1), ("he4", 4), ("z**4", 2), ("cos", 2)],
 )
@@ -148,7 +148,7 @@ def test_rotate_spectrum_matches_the_covariance_rule():
 
 @pytest.mark.parametrize(
     "r, terms, expected",
-    [  # MATH.md 5.2 examples
+    [  # docs/math/hermite.md §5.2 examples
         (3, STAIRCASE3, 1),
         (3, Z1_PLUS_Z1Z2Z3, 2),
         (3, PARITY3, 3),
@@ -303,7 +303,7 @@ def test_exponents_end_to_end_from_expressions(expression, information, leap, sa
 
 @pytest.mark.parametrize(
     "name, expected",
-    # MATH.md 5.2: k* = 1 unless the link is even, 2 for even non-constant polynomial links;
+    # docs/math/hermite.md §5.2: k* = 1 unless the link is even, 2 for even non-constant polynomial links;
     # relu, sign, tanh, erf are not even; abs and cos are even.
     [("relu", 1), ("sign", 1), ("tanh", 1), ("erf", 1), ("1*z", 1), ("z**3", 1), ("he3", 1),
      ("he2", 2), ("z**2", 2), ("abs", 2), ("he4", 2), ("cos", 2)],

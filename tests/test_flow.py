@@ -43,7 +43,7 @@ def test_overlap_polynomial_matches_tensor_route(expr, K):
 
 
 def test_single_index_vector_field_matches_math_md():
-    """MATH.md 1.4: two-timescale m' = (1 - m^2) sum_k k alpha_k^2 m^(2k-1); planted m' = (1-m^2) sum k a_k^2 m^(k-1)."""
+    """docs/math/grassmannian-flow.md §1.4: two-timescale m' = (1 - m^2) sum_k k alpha_k^2 m^(2k-1); planted m' = (1-m^2) sum k a_k^2 m^(k-1)."""
     spec = make_link("relu").spectrum(12)
     a2 = np.asarray(spec.coefficients) ** 2
     ks = np.arange(13)
@@ -150,7 +150,7 @@ def test_bad_input():
 
 
 def test_ridge_slows_the_escape_by_the_shrinkage():
-    """MATH.md 1.8: ridge mu replaces alpha_k^2 by alpha_k^2 q_k/(q_k+mu); the s = 2 escape time scales by (q+mu)/q."""
+    """docs/math/finite-sample.md §1.8: ridge mu replaces alpha_k^2 by alpha_k^2 q_k/(q_k+mu); the s = 2 escape time scales by (q+mu)/q."""
     spec = spectrum("h2", 4)
     M0 = np.array([[[1e-2]]])
     plain = solve_flow(two_timescale_flow(spec), M0, t_max=1e7, d=10_000, n_save=2000, rtol=1e-10)
@@ -229,7 +229,7 @@ def test_refined_escape_times_match_exact_integral(link, algorithm):
 def test_sweep_flow_over_ridge_and_export_one_axis(tmp_path, capsys):
     """A flow sweep with one task axis (ridge; d and seeds vmapped) stores, lists and exports over its axes.
 
-    The ridge multiplies the s = 2 escape time by (q_2 + mu)/q_2 = 3 for q_2 = 0.5^2, mu = 0.5 (MATH.md 1.8).
+    The ridge multiplies the s = 2 escape time by (q_2 + mu)/q_2 = 3 for q_2 = 0.5^2, mu = 0.5 (docs/math/finite-sample.md §1.8).
     """
     import xarray as xr
 

@@ -1,5 +1,5 @@
 """The reduced overlap ODE against the full d-dimensional Riemannian flow from the same W(0)
-(issue 4 section 4; MATH.md 1.4 and 1.7; mimflow.dynamics._full_flow).
+(issue 4 section 4; docs/math/grassmannian-flow.md §1.4 and docs/math/planted.md §1.7; mimflow.dynamics._full_flow).
 
 Tolerance (derived, not tuned). Multiplying the full flow by W*^T gives the reduced ODE exactly
 (module docstring of ``_full_flow``), and both start from the same ``M(0) = W*^T W(0)`` (bitwise),
@@ -38,7 +38,7 @@ FACTOR_FULL = 1.0 / (1.0 - REFINE_FULL ** (-2.0 / 3.0))
 N_SAVE = 60
 
 # (algorithm, link, truncation degree, t_max): t_max just after the first escape(s), where the
-# explicit full-flow solver is still efficient. Escape times (MATH.md 1.6, d = 1000): planted h4,
+# explicit full-flow solver is still efficient. Escape times (docs/math/saddles.md §1.6, d = 1000): planted h4,
 # d/8 = 125; two-timescale h2, d/4 = 250 (alpha = 1); the two-index two-timescale link escapes
 # along z1 at ~ d/8 and stays on the z2 plateau (~ d^2/12); the planted h4 + h4 link escapes twice.
 CASES = {

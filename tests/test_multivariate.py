@@ -1,5 +1,5 @@
 """Multivariate Hermite coefficients: closed forms, separable vs quadrature, Parseval, Monte Carlo,
-tensor form and rotations (MATH.md sections 0 and 1.3; mimflow.targets._multivariate_spectrum)."""
+tensor form and rotations (docs/conventions.md §0 and docs/math/grassmannian-flow.md §1.3; mimflow.targets._multivariate_spectrum)."""
 
 from __future__ import annotations
 

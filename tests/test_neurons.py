@@ -1,4 +1,4 @@
-"""Correlation-loss neurons (MATH.md 2): reduced ODE vs d-dimensional flows, theory vs simulation."""
+"""Correlation-loss neurons (docs/math/neurons.md §2): reduced ODE vs d-dimensional flows, theory vs simulation."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`mimflow neurons` command line: JSON keys, sub-commands, plots, store, bad input (MATH.md 2)."""
+"""`mimflow neurons` command line: JSON keys, sub-commands, plots, store, bad input (docs/math/neurons.md §2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Lu-Li prediction (MATH.md 4.1) against top eigenvectors of finite-d samples, several alpha and T.
+"""Lu-Li prediction (docs/math/spectral.md §4.1) against top eigenvectors of finite-d samples, several alpha and T.
 
 Tolerance: ``|mean - theory| <= 4 SE + FINITE_SIZE / d``, SE the seed-to-seed standard error of the mean.
 
@@ -7,7 +7,7 @@ with 40, 30, 20, 12 seeds; the slow test below repeats it): a weighted fit ``mea
 ``c = 1.1 +- 2.6`` (trimmed:3), ``1.6 +- 1.3`` (optimal, clip 10), ``1.9 +- 1.6`` (mondelli-montanari), every
 chi^2 consistent with the fit, i.e. no finite-size bias resolved beyond ``|c| + 2 sigma_c <= 6.4``. We
 allow ``6.5/d`` (0.013 at d = 500), at most ~2 SE of these runs. alpha = 4 lies further above every
-threshold than alpha = 2, where finite-size effects are smaller (MATH.md 4.1: they are large near the
+threshold than alpha = 2, where finite-size effects are smaller (docs/math/spectral.md §4.1: they are large near the
 transition), so the same allowance is used there.
 """
 

@@ -1,4 +1,4 @@
-"""Spectral-estimator theory (MATH.md 4): thresholds with known values, quadrature accuracy, bad input."""
+"""Spectral-estimator theory (docs/math/spectral.md §4): thresholds with known values, quadrature accuracy, bad input."""
 
 import math
 
@@ -17,7 +17,7 @@ from mimflow.theory._spectral import _moments
 from mimflow.targets import make_link
 
 
-# ------------------------------------------------------------------ known values (MATH.md 4.2-4.3)
+# ------------------------------------------------------------------ known values (docs/math/spectral.md §4.2-4.3)
 
 
 @pytest.mark.parametrize("link, expected", [("z**2", 0.5), ("abs(z)", 0.5), ("relu(z)", 1.0)])
@@ -40,12 +40,12 @@ def test_alpha_u_noise_increases_threshold():
 
 @pytest.mark.parametrize("pre", ["optimal", "mondelli-montanari"])
 def test_weak_recovery_threshold_is_one_half_for_real_phase_retrieval(pre):
-    """MATH.md 4.2/4.3: 1 - 1/y and the real-case MM form reach alpha_u = 1/2 exactly."""
+    """docs/math/spectral.md §4.2/4.3: 1 - 1/y and the real-case MM form reach alpha_u = 1/2 exactly."""
     assert weak_recovery_threshold("z**2", pre) == pytest.approx(0.5, abs=1e-6)
 
 
 def test_complex_mm_form_on_real_data_needs_alpha_one():
-    """(y_+ - 1)/(y_+ + sqrt(alpha) - 1) has a pole inside the labels for alpha < 1 (MATH.md 4.2 remark)."""
+    """(y_+ - 1)/(y_+ + sqrt(alpha) - 1) has a pole inside the labels for alpha < 1 (docs/math/spectral.md §4.2 remark)."""
     assert weak_recovery_threshold("z**2", "mondelli-montanari-complex") == pytest.approx(1.0, abs=1e-6)
     p = spectral_prediction("z**2", "mondelli-montanari-complex", [0.8, 2.0])
     assert np.isnan(p.overlap2[0]) and p.overlap2[1] > 0
@@ -59,7 +59,7 @@ def test_mm_forms_reduce_to_optimal_at_c_equal_one():
 
 
 def test_optimal_beats_other_preprocessings():
-    """Luo-Alghamdi-Lu: 1 - 1/y maximises the overlap at every alpha (MATH.md 4.3)."""
+    """Luo-Alghamdi-Lu: 1 - 1/y maximises the overlap at every alpha (docs/math/spectral.md §4.3)."""
     alphas = [0.8, 1.5, 3.0]
     best = spectral_prediction("z**2", "optimal", alphas).overlap2
     for pre in ["trimmed:3", "mondelli-montanari", "y*exp(-y/2)"]:

@@ -345,7 +345,7 @@ def test_sum_of_neurons_value():
 
 
 def test_monte_carlo_single_index_h2():
-    # y = h2(w*^T x): E[y^2] = ||h2||^2 = 1 and E[y h2(w*^T x)] = 1 (MATH.md 0: E[h_j h_k] = delta_jk).
+    # y = h2(w*^T x): E[y^2] = ||h2||^2 = 1 and E[y h2(w*^T x)] = 1 (docs/conventions.md §0: E[h_j h_k] = delta_jk).
     t = single_index("h2", D, key=key(0))
     X, y = sample(t, N_MC, key=key(1))
     h2 = make_link("h2")(X @ t.W_star)
@@ -363,7 +363,7 @@ def test_monte_carlo_noise_adds_variance():
 
 
 def test_monte_carlo_sum_of_neurons_mehler():
-    # f = sum_j h2(v_j^T x) with v_i^T v_j = beta: E[h2(u) h2(v)] = rho^2 (Mehler, MATH.md 0),
+    # f = sum_j h2(v_j^T x) with v_i^T v_j = beta: E[h2(u) h2(v)] = rho^2 (Mehler, docs/conventions.md §0),
     # so E[f^2] = k + k (k - 1) beta^2.
     k, beta = 3, 0.5
     t = sum_of_neurons("h2", D, k, beta=beta, key=key(0))

@@ -128,7 +128,7 @@ def test_committee_risk_vs_monte_carlo(constraint, second):
 
 
 def test_correlation_risk_vs_monte_carlo():
-    """-E[f*(x) f(x)] = -sum_ij g(M_ji) for non-orthogonal unit teacher neurons (MATH.md 2.2)."""
+    """-E[f*(x) f(x)] = -sum_ij g(M_ji) for non-orthogonal unit teacher neurons (docs/math/neurons.md §2.2)."""
     algo = make_algorithm("correlation", "h3(z) + 0.5*h2(z)", teacher_neurons=2, student_neurons=2, beta=0.4)
     rng = np.random.default_rng(1)
     W_star, W = _frame(rng, 7, 2, 2, P=algo.teacher_gram)
@@ -162,7 +162,7 @@ def test_planted_risk_vs_monte_carlo():
 
 @pytest.mark.parametrize("ridge", [0.0, 0.3])
 def test_ridge_fit_matches_averaging_operator(ridge):
-    """Large-batch ridge fit on Hermite features of W^T x = q/(q+mu) (A_{M^T} f*)_beta (MATH.md 1.3, 1.8)."""
+    """Large-batch ridge fit on Hermite features of W^T x = q/(q+mu) (A_{M^T} f*)_beta (docs/math/grassmannian-flow.md §1.3, 1.8)."""
     algo = make_algorithm("two-timescale", "h2(z1) + h3(z2) + 0.5*z1*z2", degree=3, ridge=ridge, fit_batch=100)
     rng = np.random.default_rng(3)
     W_star = np.zeros((6, 2))

@@ -9,7 +9,7 @@ Anchors outside the code under test:
 * the d^(-1/2) law of the finite-d deviation (module docstring of
   :mod:`mimflow.experiments._training_studies`, section 1): fitted slope within 4 standard errors of -1/2;
 * the escape-sample exponent of planted online SGD with information exponent ``s = 3`` and
-  ``eta = c d^(-3/2)``: samples ``= t_esc / eta``, ``t_esc = Theta(d^(s/2 - 1))`` (MATH.md 1.6 planted
+  ``eta = c d^(-3/2)``: samples ``= t_esc / eta``, ``t_esc = Theta(d^(s/2 - 1))`` (docs/math/saddles.md §1.6 planted
   row, 1.7; Ben Arous, Gheissari, Jagannath 2021), so ``Theta(d^(s - 1)) = d^2`` (section 2 of the same
   docstring: with ``delta = s/2`` the retraction term, the martingale noise and the signal all scale
   alike in ``d``, only the constant depends on ``c``).

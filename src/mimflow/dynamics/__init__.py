@@ -1,4 +1,4 @@
-"""Population dynamics in overlap space: cost independent of d (MATH.md 1.4-1.8)."""
+"""Population dynamics in overlap space: cost independent of d (docs/math/grassmannian-flow.md §1.4-1.8)."""
 
 from ._flows import ALGORITHMS as ALGORITHMS
 from ._flows import OverlapFlow as OverlapFlow

@@ -1,6 +1,6 @@
 r"""A batched explicit Dormand-Prince 5(4) solver with one step size per instance and escape events.
 
-Built for the per-neuron overlap ODE of MATH.md 2.2 (:mod:`mimflow.dynamics._neurons`), where a
+Built for the per-neuron overlap ODE of docs/math/neurons.md §2.2 (:mod:`mimflow.dynamics._neurons`), where a
 batch holds ``neurons x seeds`` tiny independent ODEs (``k <= ~20`` unknowns each, up to ~1e6 of
 them) whose plateau lengths differ by orders of magnitude (a neuron's escape time is
 :math:`\propto m_0^{-(p-2)}`). Why not :func:`~mimflow.dynamics._rosenbrock.rosenbrock_solve_batch`:

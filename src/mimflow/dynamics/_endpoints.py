@@ -1,4 +1,4 @@
-r"""Classify the end point of a run by the Riemannian Hessian (issue 4 section 2; MATH.md 1.4, 1.7).
+r"""Classify the end point of a run by the Riemannian Hessian (issue 4 section 2; docs/math/grassmannian-flow.md §1.4, 1.7).
 
 **An equivalent small frame.** The loss :math:`L(W) = \ell(W_*^T W)` depends on ``W`` only through
 :math:`M = W_*^T W`, and it is invariant under the rotations that fix :math:`W_*` (they act on the
@@ -60,7 +60,7 @@ Singular values of ``M`` within ``snap`` (1e-12) of 1 are set to 1 (a column of 
 ``span(W*)``): rounding puts converged columns at ``1 - O(1e-16)``, which would otherwise leave a
 spurious ``O(1e-8)`` component along ``C`` (``W`` moves by at most ``sqrt(2 snap)``).
 
-Why traps exist (planted ``f = sum_i h_s(z_i)``, correlation ``sum_ij M_ij^s``, MATH.md 1.7): once a
+Why traps exist (planted ``f = sum_i h_s(z_i)``, correlation ``sum_ij M_ij^s``, docs/math/planted.md §1.7): once a
 student column has aligned with ``v_1``, the remaining overlap ``c = M_22`` follows
 ``dc/dt = s c^{s-1}(1 - c^2)`` (the other entries are exactly 0). For odd ``s`` a negative ``c``
 decreases in size without ever changing sign: the flow converges to ``M = diag(1, 0)``, a
@@ -332,7 +332,7 @@ def trap_probability(flow: OverlapFlow, d: int, seeds, *, t_max: float, key=None
         flow: the flow (planted for the rough landscape; two-timescale for the benign one).
         d: dimension of the initial condition.
         seeds: integer seeds (one run each).
-        t_max: final time (units of MATH.md 1.4).
+        t_max: final time (units of docs/math/grassmannian-flow.md §1.4).
         key: base PRNG key for :func:`haar_overlaps_batch`.
         classify_kwargs: tolerances passed to :func:`classify_end_point`.
 

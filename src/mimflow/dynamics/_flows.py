@@ -1,8 +1,8 @@
-r"""Population gradient flows in overlap space (Bietti, Bruna, Pillaud-Vivien 2023; MATH.md 1.4-1.8).
+r"""Population gradient flows in overlap space (Bietti, Bruna, Pillaud-Vivien 2023; docs/math/grassmannian-flow.md §1.4-1.8).
 
 Both flows are closed ODEs in the overlap matrix :math:`M = W_*^T W \in \mathbb{R}^{r\times p}`
 (teacher rank ``r``, student rank ``p``); ``d`` enters only through :math:`M(0)`. Time is in the
-units of MATH.md 1.4: the loss carries the factor 1/2 and the learning rate is 1.
+units of docs/math/grassmannian-flow.md §1.4: the loss carries the factor 1/2 and the learning rate is 1.
 
 **Two-timescale (link fitted exactly, infinitely fast).** With :math:`G = M M^T` and the truncated
 spectrum :math:`S_k` of ``f*`` (symmetric tensors, :mod:`mimflow.hermite._multiindex`),
@@ -13,14 +13,14 @@ spectrum :math:`S_k` of ``f*`` (symmetric tensors, :mod:`mimflow.hermite._multii
          = \tfrac12\sum_{k\le K}\big(\|S_k\|^2 - \langle G^{\otimes k}S_k, S_k\rangle\big),
     \qquad \dot M = -(I_r - M M^T)\,\nabla_M L(M),
 
-the Grassmannian gradient flow of MATH.md 1.4 (eq. (31) of the paper for the profile loss). The
+the Grassmannian gradient flow of docs/math/grassmannian-flow.md §1.4 (eq. (31) of the paper for the profile loss). The
 loss vanishes exactly on ``span(W) ⊇ span(W*)``; the truncation tail
 :math:`\|f_*\|^2 - \sum_{k\le K}\|S_k\|^2` is reported separately. With ridge :math:`\mu > 0`
-(MATH.md 1.8, Prop. 3.3) every degree is shrunk, :math:`S_k \to S_k\sqrt{q_k/(q_k+\mu)}`, for the
+(docs/math/finite-sample.md §1.8, Prop. 3.3) every degree is shrunk, :math:`S_k \to S_k\sqrt{q_k/(q_k+\mu)}`, for the
 isotropic Hermite kernel :math:`q_k = \rho^k` (``kernel_decay`` ρ, default 1/2).
 
 *Student rank.* ``p >= r``: the student can hold the whole teacher subspace and converges to it
-(global convergence, MATH.md 1.5); the extra ``p - r`` directions stay uncorrelated. ``p < r``: it
+(global convergence, docs/math/grassmannian-flow.md §1.5); the extra ``p - r`` directions stay uncorrelated. ``p < r``: it
 can hold only ``p`` directions; the flow converges to the best ``p``-dimensional subspace and the
 loss stays positive. Both are legal.
 
@@ -32,9 +32,9 @@ loss stays positive. Both are legal.
               = \tfrac12\mathbb{E}[(f_*(W^Tx) - f_*(W_*^Tx))^2],
     \qquad \dot M = -\big(\nabla_M L - M\,\mathrm{sym}(M^T\nabla_M L)\big),
 
-the Stiefel gradient flow (embedded metric) written in overlaps (MATH.md 1.7).
+the Stiefel gradient flow (embedded metric) written in overlaps (docs/math/planted.md §1.7).
 
-Single index checks (MATH.md 1.4): two-timescale :math:`\dot m = (1-m^2)\sum_k k\alpha_k^2 m^{2k-1}`,
+Single index checks (docs/math/grassmannian-flow.md §1.4): two-timescale :math:`\dot m = (1-m^2)\sum_k k\alpha_k^2 m^{2k-1}`,
 planted :math:`\dot m = (1-m^2)\sum_k k\alpha_k^2 m^{k-1}`.
 """
 
@@ -56,7 +56,7 @@ ALGORITHMS = ("two-timescale", "planted")
 
 
 def shrink_spectrum(spectrum: MultivariateSpectrum, ridge: float, kernel_decay: float = 0.5) -> MultivariateSpectrum:
-    r"""Ridge shrinkage of MATH.md 1.8: degree k scaled by :math:`\sqrt{q_k/(q_k+\mu)}`, :math:`q_k = \rho^k`."""
+    r"""Ridge shrinkage of docs/math/finite-sample.md §1.8: degree k scaled by :math:`\sqrt{q_k/(q_k+\mu)}`, :math:`q_k = \rho^k`."""
     factors = ridge_factors(spectrum.multi_indices.sum(axis=1), ridge, kernel_decay)
     if ridge == 0:
         return spectrum

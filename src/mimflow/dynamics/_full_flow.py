@@ -5,9 +5,9 @@ The reduced flows of :mod:`mimflow.dynamics._flows` are closed ODEs in the overl
 :math:`W \in \mathbb{R}^{d\times p}` themselves, with the loss :math:`L(W) = \ell(W_*^T W)`
 (``flow.loss``), whose Euclidean gradient is :math:`\nabla_W L = W_*\,\nabla_M\ell(M)`:
 
-* two-timescale (Grassmannian, MATH.md 1.4):
+* two-timescale (Grassmannian, docs/math/grassmannian-flow.md §1.4):
   :math:`\dot W = -(I_d - W W^T)\,\nabla_W L`;
-* planted (Stiefel, embedded metric, MATH.md 1.7):
+* planted (Stiefel, embedded metric, docs/math/planted.md §1.7):
   :math:`\dot W = -\big(\nabla_W L - W\,\mathrm{sym}(W^T\nabla_W L)\big)`.
 
 Multiplying by :math:`W_*^T` and using :math:`W^T W = I` gives back exactly the overlap ODEs

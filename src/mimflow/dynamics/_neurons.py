@@ -1,4 +1,4 @@
-r"""Correlation-loss neurons on the sphere: the exact k-dimensional overlap ODE (MATH.md 2.2).
+r"""Correlation-loss neurons on the sphere: the exact k-dimensional overlap ODE (docs/math/neurons.md §2.2).
 
 A student neuron :math:`w \in S^{d-1}` trained by spherical gradient flow on the correlation loss
 :math:`L(w) = -\sum_j g(v_j^T w)` against :math:`f_*(x) = \sum_{j=1}^k \sigma_*(v_j^T x)`, with
@@ -66,7 +66,7 @@ def _polyval(coeffs, m):
 
 
 def neuron_vector_field(m, a, Q):
-    r""":math:`\dot m = (Q - m m^T) g'(m)` for overlaps ``m`` of shape ``(..., k)`` (MATH.md 2.2).
+    r""":math:`\dot m = (Q - m m^T) g'(m)` for overlaps ``m`` of shape ``(..., k)`` (docs/math/neurons.md §2.2).
 
     Example:
         >>> import numpy as np
@@ -132,7 +132,7 @@ def check_gram(Q, name: str = "gram") -> np.ndarray:
 
 
 def equiangular_gram(k: int, beta: float) -> np.ndarray:
-    """:math:`Q = (1-\\beta) I + \\beta 1 1^T` (MATH.md 2.4)."""
+    """:math:`Q = (1-\\beta) I + \\beta 1 1^T` (docs/math/neurons.md §2.4)."""
     return (1.0 - beta) * np.eye(k) + beta * np.ones((k, k))
 
 
@@ -279,9 +279,9 @@ def classify_neuron_end_points(m, converged, *, gap: float = 1e-3):
     A converged neuron whose largest :math:`|m_j|` exceeds every other :math:`|m_l|` by more than
     ``gap`` reached :math:`\mathrm{sign}(m_j) v_j` (label ``"index vector"``); one whose overlaps are
     all equal (spread below ``gap``) and non-zero reached the average :math:`\bar w \propto \sum_j v_j`
-    (``"average"``, MATH.md 2.4); any other converged point is ``"other"`` (e.g. a sub-average
+    (``"average"``, docs/math/neurons.md §2.4); any other converged point is ``"other"`` (e.g. a sub-average
     saddle); a neuron that did not converge is ``"none"`` (for odd :math:`p^*`, a neuron whose
-    overlaps are all negative drifts towards :math:`w \perp V`, MATH.md 2.3).
+    overlaps are all negative drifts towards :math:`w \perp V`, docs/math/neurons.md §2.3).
 
     Returns:
         ``(index, sign, label)``: arrays of the shape of ``m[..., 0]``; ``index`` is ``j`` (0-based)

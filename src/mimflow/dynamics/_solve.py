@@ -39,7 +39,7 @@ def stop_loss_for(flow: OverlapFlow, rel_tol: float = 1e-10) -> float:
     """Loss below which a run has converged, or ``-1`` when the minimum is not known to be 0.
 
     The minimum is 0 for the planted flow and for the two-timescale flow whose student rank is
-    at least the dimension the link depends on (global convergence, MATH.md 1.5).
+    at least the dimension the link depends on (global convergence, docs/math/grassmannian-flow.md §1.5).
     """
     total = float(np.sum(flow.spectrum.values[1:] ** 2))
     if flow.algorithm == "planted" or flow.p >= relevant_rank(flow):
@@ -88,7 +88,7 @@ def solve_flow(
         flow: from :func:`two_timescale_flow` / :func:`planted_flow`.
         M0: ``(S, r, p)`` (or ``(r, p)`` for one run) initial overlaps, e.g. from
             :func:`haar_overlaps_batch`.
-        t_max: final time (units of MATH.md 1.4).
+        t_max: final time (units of docs/math/grassmannian-flow.md §1.4).
         d: the dimension the initial conditions were drawn for (recorded).
         seeds: labels of the runs (default ``0..S-1``).
         solver: ``"rosenbrock"`` (batched, default) or ``"kvaerno5"`` (diffrax, one run at a time;

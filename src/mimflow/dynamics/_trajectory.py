@@ -1,7 +1,7 @@
 r"""The trajectory type shared by population dynamics and finite-sample training.
 
 A :class:`Trajectory` holds overlap matrices :math:`M(t) = W_*^T W(t)` (shape ``(seeds, t, r, p)``)
-and the population loss along them, at times ``t`` in the units of MATH.md 1.4 (loss with the
+and the population loss along them, at times ``t`` in the units of docs/math/grassmannian-flow.md §1.4 (loss with the
 factor 1/2, unit learning rate). Comparing a sample path with the population flow is a
 subtraction of two trajectories saved at the same times.
 """

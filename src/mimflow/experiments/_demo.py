@@ -64,7 +64,7 @@ def hermite_headline(out_dir: Path, *, quick: bool = False, progress=None) -> di
     plot_energy_by_degree(axes[0, 0], energies_1d, title="one-variable links: $c_k^2$")
     plot_energy_by_degree(axes[0, 1], energies_multi, title="multi-index links: energy per degree")
     plot_tail_decay(axes[1, 0], tail_degrees, tails, slopes={"relu": -1.5, "abs": -1.5, "sign": -0.5})
-    axes[1, 0].set_title("truncation tails (MATH.md 5.1 slopes dashed)")
+    axes[1, 0].set_title("truncation tails (docs/math/hermite.md §5.1 slopes dashed)")
     _exponent_table(axes[1, 1], records)
     fig.suptitle("mimflow: Hermite spectra and exponents of canonical links", fontsize=11)
     fig.tight_layout()

@@ -1,10 +1,10 @@
-r"""``mimflow dmft``: the DMFT of full-batch GD after a spectral (or random/warm) start, MATH.md 3.
+r"""``mimflow dmft``: the DMFT of full-batch GD after a spectral (or random/warm) start, docs/math/dmft.md §3.
 
 One run solves the discrete-time DMFT (:func:`mimflow.proportional.solve_dmft`) for ``steps`` GD steps,
-the long-time fixed point (MATH.md 3.4) and, with ``--simulate D``, finite-``d`` GD for ``--seeds``
+the long-time fixed point (docs/math/dmft.md §3.4) and, with ``--simulate D``, finite-``d`` GD for ``--seeds``
 seeds beside it. User-facing convention (issue 7): ``a_i ~ N(0, I_d)``, ``||w*|| = 1``,
 ``y = f(a^T w*) + noise * eps``, loss ``(1/n) sum_i l(a_i^T w; y_i) + (ridge/2)||w||^2``, step ``lr``;
-the DMFT works internally with ``eta = lr/alpha`` and ``lambda = alpha ridge`` (MATH.md 3.2).
+the DMFT works internally with ``eta = lr/alpha`` and ``lambda = alpha ridge`` (docs/math/dmft.md §3.2).
 
 ``--json`` prints ``t``, ``overlap``, ``norm2``, ``train_error``, ``test_error`` (and ``*_se``, their
 Monte Carlo standard errors), ``simulated_*`` (seed means and standard errors) with ``--simulate``,
@@ -127,7 +127,7 @@ def run_dmft(config: DMFTConfig, *, progress=None) -> RunResult:
              "fixed_point_overlap": fixed["overlap"] if fixed else -1.0,
              "fixed_point_norm2": fixed["norm2"] if fixed else -1.0,
              "simulated_d": config.simulate or 0,
-             "convention": "a ~ N(0, I_d), ||w*|| = 1; internal eta = lr/alpha, lambda = alpha ridge (MATH.md 3.2)"}
+             "convention": "a ~ N(0, I_d), ||w*|| = 1; internal eta = lr/alpha, lambda = alpha ridge (docs/math/dmft.md §3.2)"}
     ds = xr.Dataset(data, coords=coords, attrs=attrs)
     check_finite_result("dmft", ds)
     summary = {"t": t.tolist()}
@@ -162,6 +162,6 @@ def plot_dmft(dataset, summary, path) -> None:
 
 DMFT = register_run_command(RunCommand(
     "dmft", DMFTConfig, run_dmft, positional=("link",),
-    description="DMFT of full-batch GD after a spectral/random/warm start (MATH.md 3), with finite-d GD beside it",
+    description="DMFT of full-batch GD after a spectral/random/warm start (docs/math/dmft.md §3), with finite-d GD beside it",
     plot=plot_dmft,
 ))

@@ -1,8 +1,8 @@
 """Reproduction ``dmft-wirtinger``: regularised Wirtinger flow for real phase retrieval from the spectral
-start, DMFT vs finite-d GD, with the independent-start control (MATH.md 3.3).
+start, DMFT vs finite-d GD, with the independent-start control (docs/math/dmft.md §3.3).
 
 The control solves the DMFT from an *independent* warm start with the same initial overlap and norm
-as the spectral start: MATH.md 3.3 records that it gets the transient wrong, because the spectral
+as the spectral start: docs/math/dmft.md §3.3 records that it gets the transient wrong, because the spectral
 estimate is correlated with the data. The figure shows both DMFT curves (with +- 2 s.e. bands) and
 the finite-d seed means; the JSON gives the largest deviation of each from the simulation in units
 of the combined standard error.

@@ -38,7 +38,7 @@ class FlowConfig(BaseModel):
     d: int | list[int] = Field(1000, description="input dimension(s); a comma list runs all of them in one compiled call")
     seeds: int | list[int] = Field(8, description="a count S (seeds 0..S-1) or a list of seeds (vmapped)")
     rank: int | None = Field(None, ge=1, description="student rank p (default r); planted requires p = r")
-    ridge: float = Field(0.0, ge=0.0, description="ridge mu of the link fit (two-timescale; MATH.md 1.8)")
+    ridge: float = Field(0.0, ge=0.0, description="ridge mu of the link fit (two-timescale; docs/math/finite-sample.md §1.8)")
     t_max: float | None = Field(None, gt=0.0, description="final time (default: 1000 x the slowest predicted escape)")
     degree: int | None = Field(None, ge=1, le=40, description="Hermite truncation degree (default: from the tail)")
     threshold: float = Field(0.5, gt=0.0, lt=1.0, description="singular-value threshold that defines an escape")
@@ -167,7 +167,7 @@ def run_flow(config: FlowConfig, *, progress=None) -> RunResult:
         attrs={"link": link.name, "algorithm": config.algorithm, "student_rank": p, "r": r,
                "degree": flow.degree, "truncation_tail": flow.truncation_tail, "ridge": config.ridge,
                "threshold": config.threshold, "t_max": t_max, "escape_time_missing": -1.0,
-               "time_units": "MATH.md 1.4: loss with factor 1/2, unit learning rate"},
+               "time_units": "docs/math/grassmannian-flow.md §1.4: loss with factor 1/2, unit learning rate"},
     )
     check_finite_result("flow", ds_xr)
     runs = []
@@ -244,7 +244,7 @@ overlap). A run whose singular values shrink towards the critical point is trapp
 
 
 def _end_point(flow, traj, j: int) -> str:
-    """Classification of the final point of run ``j`` by the Riemannian Hessian (MATH.md 1.7).
+    """Classification of the final point of run ``j`` by the Riemannian Hessian (docs/math/planted.md §1.7).
 
     Degenerate critical points reached at ``t_max`` are split by the direction of motion: if the
     singular values of ``M`` still increase over the last save interval the run is escaping

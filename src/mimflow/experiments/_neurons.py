@@ -1,4 +1,4 @@
-r"""``mimflow neurons``: correlation-loss neurons against sums of neurons (MATH.md section 2).
+r"""``mimflow neurons``: correlation-loss neurons against sums of neurons (docs/math/neurons.md §2).
 
 Three run commands (the run-command contract of :mod:`._runs`, so ``--out``, ``--config``,
 ``--set`` and ``mimflow sweep`` work):
@@ -15,7 +15,7 @@ Three run commands (the run-command contract of :mod:`._runs`, so ``--out``, ``-
 * ``neurons-beta-c`` (``mimflow neurons beta-c``): :math:`\beta_c` by root finding, beside the
   closed form when ``g`` is a single power.
 
-Index vectors are numbered 1..k in JSON (``v_1..v_k`` of MATH.md) and 0..k-1 in the dataset.
+Index vectors are numbered 1..k in JSON (``v_1..v_k`` of docs/math/neurons.md) and 0..k-1 in the dataset.
 Escape time of a neuron: first time its largest overlap :math:`\max_j|m_j|` reaches 1/2; the
 network's first / last escape: the first / last neuron to escape. Missing values (never escaped)
 are ``null`` in JSON and ``-1`` in the dataset.
@@ -263,7 +263,7 @@ def run_neurons(config: NeuronsConfig, *, progress=None) -> RunResult:
         "sigma": config.sigma, "student": config.student or config.sigma, "k": k, "n": n, "d": d,
         "beta": config.beta if not config.gram else -1.0,
         "t_max": t_max, "threshold": run.threshold, "information_exponent": p_star, "parity": parity,
-        "escape_time_missing": -1.0, "time_units": "MATH.md 2.2: correlation loss, unit learning rate",
+        "escape_time_missing": -1.0, "time_units": "docs/math/neurons.md §2.2: correlation loss, unit learning rate",
     })
     check_finite_result("neurons", ds)
 
@@ -332,7 +332,7 @@ def plot_neurons(dataset, summary, path) -> None:
 NEURONS = register_run_command(RunCommand(
     "neurons", NeuronsConfig, run_neurons, vmapped_fields=frozenset({"seeds"}), positional=("sigma",),
     description="correlation-loss neurons vs sum-of-neurons targets: search phase, index vectors reached, "
-                "coverage and beta_c (MATH.md 2). Also: `mimflow neurons beta-c SIGMA --k K` and "
+                "coverage and beta_c (docs/math/neurons.md §2). Also: `mimflow neurons beta-c SIGMA --k K` and "
                 "`mimflow neurons phase-diagram SIGMA --k K1,K2 --beta B1,B2 --d D --seeds S`.",
     plot=plot_neurons,
 ))
@@ -448,7 +448,7 @@ def plot_phase(dataset, summary, path) -> None:
 PHASE = register_run_command(RunCommand(
     "neurons-phase-diagram", NeuronsPhaseConfig, run_phase_diagram, vmapped_fields=frozenset({"k", "beta"}),
     positional=("sigma",),
-    description="what gradient flow reaches over (beta, k) with equal angles, with beta_c (MATH.md 2.4)",
+    description="what gradient flow reaches over (beta, k) with equal angles, with beta_c (docs/math/neurons.md §2.4)",
     plot=plot_phase,
 ))
 
@@ -516,5 +516,5 @@ def run_beta_c(config: NeuronsBetaCConfig, *, progress=None) -> RunResult:
 
 BETA_C = register_run_command(RunCommand(
     "neurons-beta-c", NeuronsBetaCConfig, run_beta_c, positional=("sigma",),
-    description="critical equal angle beta_c where the average fixed point turns into a minimum (MATH.md 2.4)",
+    description="critical equal angle beta_c where the average fixed point turns into a minimum (docs/math/neurons.md §2.4)",
 ))

@@ -1,4 +1,4 @@
-"""Reproductions of MATH.md section 2 (Simsek, Bendjeddou, Hsu): ``search-phase``, ``coverage``, ``beta-c``.
+"""Reproductions of docs/math/neurons.md §2 (Simsek, Bendjeddou, Hsu): ``search-phase``, ``coverage``, ``beta-c``.
 
 Each writes a figure, a JSON of the numbers behind it and a netCDF dataset into its folder.
 """
@@ -69,7 +69,7 @@ def search_phase(out_dir: Path, quick: bool) -> list[Path]:
         ax.loglog(ds, pred[i], "-", color=f"C{i}", lw=0.9)
         ax.loglog(ds, first[i], "s", color=f"C{i}", ms=3, mfc="none")
         ax.loglog(ds, pred_first[i], ":", color=f"C{i}", lw=0.9)
-    ax.plot([], [], "k-", lw=0.9, label="theory (MATH.md 2.2)")
+    ax.plot([], [], "k-", lw=0.9, label="theory (docs/math/neurons.md §2.2)")
     ax.plot([], [], "ks", ms=3, mfc="none", label=f"first of {n} neurons (dotted: theory)")
     ax.set_xlabel("d")
     ax.set_ylabel("escape time (max$_j|m_j|$ = 1/2)")

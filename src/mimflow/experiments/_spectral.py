@@ -1,10 +1,10 @@
 r"""``mimflow spectral``: spectral estimators of single-index models, theory beside finite-``d`` runs.
 
-For each ``alpha = n/d`` the run gives the Lu-Li prediction (MATH.md 4.1) of the squared overlap
+For each ``alpha = n/d`` the run gives the Lu-Li prediction (docs/math/spectral.md §4.1) of the squared overlap
 ``<v_1(D), w*>^2`` and of the top eigenvalue of ``D = (1/n) sum_i T(y_i) a_i a_i^T``
 (:func:`mimflow.theory.spectral_prediction`), the weak-recovery threshold ``alpha_c`` of ``T``
 (:func:`mimflow.theory.weak_recovery_threshold`), the Mondelli-Montanari ``alpha_u`` of the model
-(noiseless links only; MATH.md 4.2) and, with ``d``, the top eigenvectors of ``S`` independent
+(noiseless links only; docs/math/spectral.md §4.2) and, with ``d``, the top eigenvectors of ``S`` independent
 finite-``d`` samples (matrix-free Lanczos, :mod:`mimflow.spectral`) with their mean and standard
 error. The plot hook draws overlap^2 against alpha: the theory on a fine grid, the simulations as
 points with error bars.
@@ -154,7 +154,7 @@ def run_spectral(config: SpectralConfig, *, progress=None) -> RunResult:
         attrs={"link": config.link, "preprocess": pred.preprocessing, "noise": config.noise,
                "d": -1 if config.d is None else config.d, "alpha_weak_recovery": _finite_or(alpha_c, -1.0),
                "alpha_u": _finite_or(alpha_u, -1.0), "missing": fill,
-               "convention": "a_i ~ N(0, I_d), |w*| = 1, D = (1/n) sum T(y_i) a_i a_i^T (MATH.md 4)"},
+               "convention": "a_i ~ N(0, I_d), |w*| = 1, D = (1/n) sum T(y_i) a_i a_i^T (docs/math/spectral.md §4)"},
     )
     check_finite_result("spectral", dataset)
     summary = {

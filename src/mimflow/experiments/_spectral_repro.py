@@ -1,4 +1,4 @@
-"""Reproduction ``spectral-overlap``: spectral initialisation for real phase retrieval (MATH.md 4).
+"""Reproduction ``spectral-overlap``: spectral initialisation for real phase retrieval (docs/math/spectral.md §4).
 
 Squared overlap of the top eigenvector of ``D = (1/n) sum_i T(y_i) a_i a_i^T`` against ``alpha = n/d`` for
 ``y = s^2`` and three preprocessings (trimmed ``min(y, 3)``, the real-case Mondelli-Montanari form, and

@@ -5,7 +5,7 @@ online SGD with the exact reduced engine (cost per step independent of ``d``; th
 ``d``-dimensional samples (``--engine full``), or full-batch GD on a fixed sample of
 ``n = n_samples * d^samples_exponent`` points (``--n-samples``, ``d``-dimensional). The learning
 rate is ``lr * d^(-lr_exponent)`` and the batch ``batch_size * d^batch_exponent``. Times are
-``t = step * lr`` (MATH.md 1.4 units); ``--compare-theory`` integrates the population flow from the
+``t = step * lr`` (docs/math/grassmannian-flow.md §1.4 units); ``--compare-theory`` integrates the population flow from the
 same initial overlaps at the same times and reports the largest deviation ``max |M - M_flow|``.
 
 JSON summary keys: ``link``, ``algorithm``, ``engine``, ``r``, ``p``, ``d``, ``steps``, ``lr``

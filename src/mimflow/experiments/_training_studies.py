@@ -5,7 +5,7 @@ reproductions built on them, ``sgd-vs-ode`` and ``sample-complexity``.
 
 **Time mapping** (the one of :func:`mimflow.training.train_online`): step ``n`` of online SGD with
 learning rate :math:`\eta` and batch ``B`` sits at time :math:`t = n\eta`, the time of the population
-gradient flow of MATH.md 1.4/1.7/2.2 (loss with the factor 1/2, unit rate). The population flow is
+gradient flow of docs/math/grassmannian-flow.md §1.4/1.7/2.2 (loss with the factor 1/2, unit rate). The population flow is
 the :math:`\eta \to 0` limit at fixed ``t``.
 
 1. Finite-d deviation from the ODE (``sgd_vs_ode``)
@@ -37,7 +37,7 @@ while the deviation from the :math:`\eta_0 \to 0` flow tends to the constant
 two-dimensional Gauss-Hermite quadrature (:math:`\lambda = z_1`, :math:`\nu = m z_1 + \sqrt{1-m^2}z_2`),
 exact for polynomial links; nothing of :mod:`mimflow.training` is used for the reference.
 
-The default link :math:`f = h_1 + h_2` has information exponent 1 (planted: no saddle, MATH.md 1.6
+The default link :math:`f = h_1 + h_2` has information exponent 1 (planted: no saddle, docs/math/saddles.md §1.6
 table, :math:`v(0) = c_1^2 > 0`), so every seed follows an ``O(1)`` path from :math:`m(0) \approx \pm d^{-1/2}`
 to :math:`m = 1` and the comparison covers the whole path.
 
@@ -45,11 +45,11 @@ to :math:`m = 1` and the comparison covers the whole path.
 --------------------------------------------------------
 A run *escapes* when :math:`|M_{11}|` (single index; a singular value of ``M`` in general) first reaches
 :math:`\theta = 1/2` (as :mod:`mimflow.dynamics._saddles`); the samples used are ``steps x B`` at that
-point (interpolated between save points). Predictions (MATH.md 1.6, 1.7, 2.2) with
+point (interpolated between save points). Predictions (docs/math/saddles.md §1.6, 1.7, 2.2) with
 :math:`\eta = c\,d^{-\delta}` and :math:`t_{esc}` the population escape time:
 
 * **planted** and **correlation** (one neuron, :math:`\sigma = \sigma_*`), information exponent
-  :math:`s \ge 3`: :math:`t_{esc} = \Theta(d^{s/2-1})` (planted table of MATH.md 1.6; MATH.md 2.2).
+  :math:`s \ge 3`: :math:`t_{esc} = \Theta(d^{s/2-1})` (planted table of docs/math/saddles.md §1.6; docs/math/neurons.md §2.2).
   At :math:`m \sim d^{-1/2}` the retraction term :math:`\tfrac{\eta d}{2}C(0)m` beats the signal
   :math:`s c_s^2 m^{s-1}` unless :math:`\eta d \lesssim d^{-(s-2)/2}`, i.e. :math:`\delta \ge s/2`
   (Ben Arous, Gheissari, Jagannath 2021). With :math:`\delta = s/2` both terms, and the martingale
@@ -61,20 +61,20 @@ point (interpolated between save points). Predictions (MATH.md 1.6, 1.7, 2.2) wi
   unstable one at :math:`m_* = (cC(0)/(2sc_s^2))^{1/(s-2)} = O(1)`: runs stay on the plateau
   (escape needs an ``O(1)`` fluctuation); the study reports the escaped fraction within its budget.
   ``s = 2``: :math:`\delta = 1` suffices (:math:`c < 4c_2^2/C(0)`) and samples :math:`\sim d\ln d`.
-* **two-timescale** (link refitted, MATH.md 1.6, 1.8, 1.9), ``s``: :math:`t_{esc} = \Theta(d^{s-1})`.
+* **two-timescale** (link refitted, docs/math/saddles.md §1.6, 1.8, 1.9), ``s``: :math:`t_{esc} = \Theta(d^{s-1})`.
   With the exact link :math:`f_W = A_{M^T}f_*` the student's output gradient vanishes at the saddle
   (:math:`\nabla f_W = O(m^s)`), so the retraction and martingale terms are negligible at
   :math:`\delta = 1` and samples :math:`= t_{esc}d/c = \Theta(d^s)` (``s = 2``: :math:`d^2`). With the link
   estimated from samples, its coefficient noise :math:`\sim N_{fit}^{-1/2}` must stay below the signal
-  :math:`m^s \sim d^{-s/2}`, the :math:`n \gg d^s` of MATH.md 1.9 (a heuristic there, labelled
+  :math:`m^s \sim d^{-s/2}`, the :math:`n \gg d^s` of docs/math/finite-sample.md §1.9 (a heuristic there, labelled
   non-rigorous): this row is reported as measured, beside the heuristic, not tested as a law.
 
 Fitted exponents are least-squares slopes of the log median over seeds against :math:`\log d`, with a
-bootstrap standard error over seeds (medians, because escape times are heavy-tailed, MATH.md 1.6 and
+bootstrap standard error over seeds (medians, because escape times are heavy-tailed, docs/math/saddles.md §1.6 and
 :mod:`mimflow.theory._escape_times`). Runs that have not escaped within the step budget count as
 ``+inf`` (a median is defined while fewer than half are censored).
 
-References: MATH.md 1.6-1.9, 2.2; Ben Arous, Gheissari, Jagannath, "Online stochastic gradient
+References: docs/math/saddles.md §1.6-1.9, 2.2; Ben Arous, Gheissari, Jagannath, "Online stochastic gradient
 descent on non-convex losses from high-dimensional inference", JMLR 2021 (``n \sim d^{s-1}``).
 """
 
@@ -331,10 +331,10 @@ def _build(algorithm: str, link: str, noise: float = 0.0):
 
 
 def predicted_samples(algorithm: str, link: str, d: float, lr: float) -> float:
-    r"""Population escape time / lr: :math:`t_{esc}/\eta` from the exact single-index integral (MATH.md 1.6).
+    r"""Population escape time / lr: :math:`t_{esc}/\eta` from the exact single-index integral (docs/math/saddles.md §1.6).
 
     ``m(0)`` is the median of :math:`|N(0, 1/d)|`, :math:`\sqrt{0.455/d}`, i.e. the prediction of the
-    median over seeds; the correlation loss with one neuron has the planted velocity (MATH.md 2.2).
+    median over seeds; the correlation loss with one neuron has the planted velocity (docs/math/neurons.md §2.2).
     For odd ``s`` the population flow escapes only from :math:`m(0) > 0` (half the seeds): this is then
     the median of the escaping half (SGD's noise lets some negative starts escape too).
     """

@@ -1,4 +1,4 @@
-r"""The averaging operator :math:`A_N` on multivariate Hermite spectra (MATH.md 1.3).
+r"""The averaging operator :math:`A_N` on multivariate Hermite spectra (docs/math/grassmannian-flow.md §1.3).
 
 .. math::
 
@@ -7,7 +7,7 @@ r"""The averaging operator :math:`A_N` on multivariate Hermite spectra (MATH.md 
 
 If :math:`(U, V)` are standard Gaussian in :math:`\mathbb{R}^r\times\mathbb{R}^r` with
 :math:`\mathbb{E}[U V^T] = N^T`, then :math:`A_N g(V) = \mathbb{E}[g(U)\mid V]` and
-:math:`\langle A_N g, h\rangle = \mathbb{E}[g(U)\,h(V)]` (MATH.md 1.3, property 1). On the degree-k
+:math:`\langle A_N g, h\rangle = \mathbb{E}[g(U)\,h(V)]` (docs/math/grassmannian-flow.md §1.3, property 1). On the degree-k
 chaos, written as the symmetric tensor :math:`S_k` of :mod:`mimflow.hermite._multiindex`
 (:math:`\|S_k\|_F^2` = energy of the chaos), it acts as the k-th tensor power of ``N``
 (property 4):
@@ -115,7 +115,7 @@ def make_averaging_correlation(
         = \sum_{k=0}^{K} \langle N^{\otimes k} S_k(f),\, S_k(g)\rangle_F,
         \qquad \mathbb{E}[U V^T] = N^T,
 
-    with ``K`` the smaller of the two truncation degrees (MATH.md 1.3). The tensors :math:`S_k` are
+    with ``K`` the smaller of the two truncation degrees (docs/math/grassmannian-flow.md §1.3). The tensors :math:`S_k` are
     built once here and closed over as constants; degrees where either tensor vanishes are skipped.
     The truncation error is at most :math:`\|N\|_{op}^{K+1}\sqrt{\mathrm{tail}_f\,\mathrm{tail}_g}`.
 
@@ -178,7 +178,7 @@ def _tensor_correlation(N, pairs):
 
 
 def averaging_correlation(f_spectrum: MultivariateSpectrum, g_spectrum: MultivariateSpectrum, N) -> jax.Array:
-    r""":math:`\langle A_N f, g\rangle = \sum_k \langle N^{\otimes k}S_k(f), S_k(g)\rangle` (MATH.md 1.3).
+    r""":math:`\langle A_N f, g\rangle = \sum_k \langle N^{\otimes k}S_k(f), S_k(g)\rangle` (docs/math/grassmannian-flow.md §1.3).
 
     Convenience wrapper around :func:`make_averaging_correlation` (which builds the tensors once;
     use it inside loops, ``jit`` or ``grad``).

@@ -1,7 +1,7 @@
 r"""Closed-form Hermite coefficients :math:`c_k = \mathbb{E}[\sigma(z) h_k(z)]` of named functions.
 
 All derived with Stein's identity :math:`\mathbb{E}[\sigma(z) He_k(z)] = \mathbb{E}[\sigma^{(k)}(z)]`
-(MATH.md 5.1, where the first coefficients are tabulated):
+(docs/math/hermite.md §5.1, where the first coefficients are tabulated):
 
 =========  ==============================================================================
 relu       :math:`c_0 = 1/\sqrt{2\pi}`, :math:`c_1 = 1/2`, :math:`c_k = He_{k-2}(0)/(\sqrt{2\pi}\sqrt{k!})` (k >= 2)

@@ -24,7 +24,7 @@ where :math:`\beta(i)` counts how often each axis appears in :math:`(i_1..i_k)`.
 normalised so that :math:`\|S_k\|_F^2 = \sum_{|\beta|=k}\alpha_\beta^2` (the energy of the
 chaos), and it transforms covariantly: the link :math:`z \mapsto f(R^T z)` (R orthogonal)
 has tensor :math:`R^{\otimes k} S_k`. The averaging operator acts as
-:math:`S_k \mapsto N^{\otimes k} S_k` (MATH.md 1.3, property 4).
+:math:`S_k \mapsto N^{\otimes k} S_k` (docs/math/grassmannian-flow.md §1.3, property 4).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 r"""Probabilists' Hermite polynomials, plain and orthonormal.
 
-Conventions (MATH.md section 0):
+Conventions (docs/conventions.md §0):
 
 .. math::
 

@@ -1,4 +1,4 @@
-r"""Ridge shrinkage of a Hermite expansion (Bietti, Bruna, Pillaud-Vivien 2023, Prop. 3.3; MATH.md 1.8).
+r"""Ridge shrinkage of a Hermite expansion (Bietti, Bruna, Pillaud-Vivien 2023, Prop. 3.3; docs/math/finite-sample.md §1.8).
 
 Fitting the link by ridge regression with penalty :math:`\mu` in the isotropic Hermite RKHS whose
 kernel operator is diagonal in the degree, :math:`Q h_\beta = q_{|\beta|} h_\beta`, replaces

@@ -1,4 +1,4 @@
-"""Figures of correlation-loss neurons (MATH.md section 2), from stored arrays only."""
+"""Figures of correlation-loss neurons (docs/math/neurons.md §2), from stored arrays only."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def plot_coverage(ax, curves: dict, *, title: str = "") -> None:
     ax.set_xlabel(r"neurons $n / (k \ln k)$")
     ax.set_ylabel("P(all k index vectors found)")
     ax.set_ylim(-0.03, 1.03)
-    ax.set_title(title or "coverage: coupon collector (MATH.md 2.3)")
+    ax.set_title(title or "coverage: coupon collector (docs/math/neurons.md §2.3)")
     ax.legend(frameon=False, fontsize=6.5)
 
 

@@ -1,4 +1,4 @@
-"""Spectral initialisation: squared overlap of the top eigenvector against alpha = n/d (MATH.md 4)."""
+"""Spectral initialisation: squared overlap of the top eigenvector against alpha = n/d (docs/math/spectral.md §4)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Gradient descent in the proportional regime ``n = alpha d``: finite-d simulation, DMFT, fixed point.
 
-MATH.md section 3 (Chen and Shen 2025): spectral initialisation followed by full-batch GD on a
+docs/math/dmft.md §3 (Chen and Shen 2025): spectral initialisation followed by full-batch GD on a
 single-index model, its dynamical mean-field theory and long-time fixed point, and the exact
 ridge-regression trajectory through the Marchenko-Pastur spectrum (the independent anchor).
 """

@@ -1,12 +1,12 @@
-r"""Discrete-time DMFT of full-batch GD on a single-index model (MATH.md 3.3), solved by Monte Carlo.
+r"""Discrete-time DMFT of full-batch GD on a single-index model (docs/math/dmft.md §3.3), solved by Monte Carlo.
 
-Internal convention of MATH.md 3.2 (``X`` with ``N(0, 1/d)`` entries, ``theta = sqrt(d) w``,
+Internal convention of docs/math/dmft.md §3.2 (``X`` with ``N(0, 1/d)`` entries, ``theta = sqrt(d) w``,
 ``eta = eta~/alpha``, ``lambda = alpha lambda~``, ``rho = E theta*^2 = 1``). Every step ``k`` of the
 algorithm is a first-order step ``theta^{k+1} = a_k theta^k - b_k X^T g^k`` with ``g^k = G_k(r^k; y)``,
 ``r^k = X theta^k``:
 
 * GD: ``a_k = 1 - eta lambda``, ``b_k = eta``, ``G_k = l'``;
-* shifted, normalised power iteration (the spectral start, MATH.md 3.3): ``a_k = s_k c``,
+* shifted, normalised power iteration (the spectral start, docs/math/dmft.md §3.3): ``a_k = s_k c``,
   ``b_k = s_k``, ``G_k(r; y) = -T(y) r`` (so ``dG/dy = -T'(y) r`` carries the signal).
 
 **Coordinate (theta-side) process.** Linear in its Gaussian input, so it is carried *exactly* by

@@ -1,4 +1,4 @@
-r"""Long-time fixed point of the GD DMFT: the ``(m, q, chi)`` stationary equations (MATH.md 3.4).
+r"""Long-time fixed point of the GD DMFT: the ``(m, q, chi)`` stationary equations (docs/math/dmft.md §3.4).
 
 Internal convention (``rho = 1``, ``lambda = alpha lambda~``). At a limit point of GD
 (``theta^{t+1} = theta^t``) the DMFT collapses to three scalars, with ``chi`` the integrated response:
@@ -13,7 +13,7 @@ Internal convention (``rho = 1``, ``lambda = alpha lambda~``). At a limit point 
     m &= -\chi\nu,\qquad q = \chi^2\big(\alpha E[\ell'(r; y)^2] + \nu^2\big).
 
 For the non-convex Wirtinger loss the root of ``r + chi l'(r; y) = w`` is taken as the *minimiser* of
-``(r - w)^2/2 + chi l(r; y)`` (the branch GD reaches, MATH.md 3.4); the solver reports the smallest
+``(r - w)^2/2 + chi l(r; y)`` (the branch GD reaches, docs/math/dmft.md §3.4); the solver reports the smallest
 ``1 + chi l''`` on the quadrature nodes (it must be positive). Expectations use a tensor
 Gauss-Hermite rule in ``(z, xi)`` (and ``eps``); the root in ``(m, q, chi)`` is found by
 ``scipy.optimize.root`` from a start near the truth (or a given start, e.g. the end of a DMFT run).
@@ -89,7 +89,7 @@ def _rule(problem, n_nodes: int):
 
 
 def solve_fixed_point(problem, *, start: tuple[float, float] | None = None, n_nodes: int = 80) -> FixedPoint:
-    """Solve the stationary equations of MATH.md 3.4 (see the module docstring).
+    """Solve the stationary equations of docs/math/dmft.md §3.4 (see the module docstring).
 
     Args:
         problem: a :class:`._problem.ProportionalGD` (its ``lr`` and ``init`` play no role).
@@ -141,7 +141,7 @@ def solve_fixed_point(problem, *, start: tuple[float, float] | None = None, n_no
     sol = root(residual, [m0, np.log(q0), np.log(chi0)], method="hybr", options={"xtol": 1e-12})
     m, q, chi = float(sol.x[0]), float(np.exp(sol.x[1])), float(np.exp(sol.x[2]))
     if not (sol.success and np.all(np.isfinite(sol.x))) or q < m * m - 1e-9:
-        raise MimflowError(f"the fixed-point equations (MATH.md 3.4) have no solution near (m, q) = ({m0:.3g}, {q0:.3g}): "
+        raise MimflowError(f"the fixed-point equations (docs/math/dmft.md §3.4) have no solution near (m, q) = ({m0:.3g}, {q0:.3g}): "
                            f"{sol.message}; GD may not converge for these parameters")
     rbar, nu, g2, min_den, train = (float(v) for v in moments(m, q, chi))
     from ._population import test_error

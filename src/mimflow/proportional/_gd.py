@@ -1,4 +1,4 @@
-r"""Finite-``d`` full-batch gradient descent after a spectral, random or warm start (MATH.md 3.2).
+r"""Finite-``d`` full-batch gradient descent after a spectral, random or warm start (docs/math/dmft.md §3.2).
 
 The simulation side of the DMFT comparison (the DMFT in :mod:`._dmft` never imports this file).
 In the user-facing convention of :mod:`._problem` (``a_i ~ N(0, I_d)``, ``||w*|| = 1``):
@@ -8,7 +8,7 @@ In the user-facing convention of :mod:`._problem` (``a_i ~ N(0, I_d)``, ``||w*||
     w^{t+1} = w^t - \tilde\eta\Big(\tilde\lambda w^t + \frac1n \sum_{i=1}^n a_i\,\ell'(a_i^\top w^t; y_i)\Big),
     \qquad y_i = f(a_i^\top w^*) + \sigma \varepsilon_i ,
 
-which is the internal iteration ``theta <- theta - eta (lambda theta + X^T l')`` of MATH.md 3.2
+which is the internal iteration ``theta <- theta - eta (lambda theta + X^T l')`` of docs/math/dmft.md §3.2
 with ``theta = sqrt(d) w``, ``X = A/sqrt(d)``, ``eta = eta~/alpha`` and ``lambda = alpha lambda~``.
 By rotation invariance of the Gaussian design we take ``w* = e_1``.
 

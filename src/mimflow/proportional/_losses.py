@@ -1,4 +1,4 @@
-r"""Per-sample losses ``l(r; y)`` for full-batch gradient descent (MATH.md 3.2).
+r"""Per-sample losses ``l(r; y)`` for full-batch gradient descent (docs/math/dmft.md §3.2).
 
 A :class:`Loss` holds the loss and the three derivatives the DMFT needs, all elementwise in JAX:
 
@@ -10,7 +10,7 @@ A :class:`Loss` holds the loss and the three derivatives the DMFT needs, all ele
 Built-in names (:func:`make_loss`):
 
 * ``wirtinger``: ``(r^2 - y)^2 / 4`` (regularised Wirtinger flow for real phase retrieval);
-  ``l' = (r^2 - y) r``, ``l'' = 3 r^2 - y``, ``d_y l' = -r`` (closed forms, MATH.md 3.2);
+  ``l' = (r^2 - y) r``, ``l'' = 3 r^2 - y``, ``d_y l' = -r`` (closed forms, docs/math/dmft.md §3.2);
 * ``square``: ``(r - y)^2 / 2`` (ridge regression by GD); ``l' = r - y``, ``l'' = 1``, ``d_y l' = -1``;
 * ``logistic``: ``log(1 + exp(-y r))`` for labels ``y = +-1``.
 

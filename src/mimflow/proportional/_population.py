@@ -1,4 +1,4 @@
-r"""Test error from the order parameters ``(m, q)`` alone (MATH.md 3.2).
+r"""Test error from the order parameters ``(m, q)`` alone (docs/math/dmft.md §3.2).
 
 For a fresh sample, ``(z, r) = (a^T w*, a^T w)`` is a centred Gaussian pair with
 ``E z^2 = 1, E z r = m, E r^2 = q``; the test error is the population loss

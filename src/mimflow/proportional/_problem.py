@@ -1,4 +1,4 @@
-r"""One description of "GD on a single-index model in the proportional regime" (MATH.md 3.2).
+r"""One description of "GD on a single-index model in the proportional regime" (docs/math/dmft.md §3.2).
 
 :class:`ProportionalGD` is shared by the finite-``d`` simulation (:mod:`._gd`), the DMFT
 (:mod:`._dmft`), the fixed point (:mod:`._fixed_point`) and the ridge closed form, so that comparing
@@ -12,7 +12,7 @@ them is a subtraction.
     \hat L(w) = \frac{1}{n}\sum_{i=1}^n \ell(a_i^\top w; y_i) + \frac{\tilde\lambda}{2}\|w\|^2 ,
     \qquad w^{t+1} = w^t - \tilde\eta\, \nabla \hat L(w^t).
 
-``lr`` is ``eta~`` and ``ridge`` is ``lambda~``. **Internal convention** (MATH.md 3.2, used by the
+``lr`` is ``eta~`` and ``ridge`` is ``lambda~``. **Internal convention** (docs/math/dmft.md §3.2, used by the
 DMFT): ``X = A/sqrt(d)`` (entries ``N(0, 1/d)``), ``theta = sqrt(d) w``; then GD reads
 ``theta <- theta - eta (lambda theta + X^T l'(X theta; y))`` with
 
@@ -23,7 +23,7 @@ and the order parameters ``m_t = <theta^t, theta*>/d = <w^t, w*>`` (the overlap)
 
 Initialisations (``init``): ``"random"`` (uniform direction, overlap ~ 0), ``"warm:M"`` (overlap
 exactly ``M``), ``"spectral"`` (top eigenvector of ``(1/n) sum_i T(y_i) a_i a_i^T`` for the
-``preprocessing`` ``T``, sign chosen so that the overlap is positive, MATH.md 3.2). All are scaled to
+``preprocessing`` ``T``, sign chosen so that the overlap is positive, docs/math/dmft.md §3.2). All are scaled to
 ``||w^0|| = init_norm``.
 """
 
@@ -103,12 +103,12 @@ class ProportionalGD:
 
     @property
     def eta(self) -> float:
-        """Internal step ``eta = eta~ / alpha`` (MATH.md 3.2)."""
+        """Internal step ``eta = eta~ / alpha`` (docs/math/dmft.md §3.2)."""
         return self.lr / self.alpha
 
     @property
     def lam(self) -> float:
-        """Internal ridge ``lambda = alpha lambda~`` (MATH.md 3.2)."""
+        """Internal ridge ``lambda = alpha lambda~`` (docs/math/dmft.md §3.2)."""
         return self.alpha * self.ridge
 
     def f(self, z):
@@ -191,7 +191,7 @@ def _has_jump(tree) -> bool:
 
 
 def shift_bound(alpha: float, t_min: float) -> float:
-    """A shift ``c >= |lambda_min(D)|`` for ``D = X^T diag(T) X`` (internal scaling, MATH.md 3.3).
+    """A shift ``c >= |lambda_min(D)|`` for ``D = X^T diag(T) X`` (internal scaling, docs/math/dmft.md §3.3).
 
     ``lambda_min(D) >= min(T, 0) * lambda_max(X^T X)`` and ``lambda_max(X^T X) -> (1 + sqrt(alpha))^2``
     (Marchenko-Pastur); we add 5% for finite-sample room.

@@ -1,6 +1,6 @@
 r"""Exact GD trajectory of ridge regression through the Marchenko-Pastur spectrum (independent anchor).
 
-For the square loss ``l(r; y) = (r - y)^2/2`` GD is linear. Internal convention (MATH.md 3.2),
+For the square loss ``l(r; y) = (r - y)^2/2`` GD is linear. Internal convention (docs/math/dmft.md §3.2),
 ``S = X^T X``, ``y = mu1 r* + e`` with ``mu1 = E[f(z) z]`` and an effective noise of variance
 ``sigma_e^2 = E[f(z)^2] - mu1^2 + sigma^2`` (for a Gaussian design the part of ``y`` orthogonal to
 ``r*`` acts on a linear estimator as independent noise):

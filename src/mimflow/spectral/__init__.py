@@ -1,4 +1,4 @@
-"""Spectral estimators: the top eigenvector of (1/n) sum_i T(y_i) a_i a_i^T (MATH.md 4)."""
+"""Spectral estimators: the top eigenvector of (1/n) sum_i T(y_i) a_i a_i^T (docs/math/spectral.md §4)."""
 
 from ._preprocessing import KNOWN_PREPROCESSINGS as KNOWN_PREPROCESSINGS
 from ._preprocessing import Preprocessing as Preprocessing

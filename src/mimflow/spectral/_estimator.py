@@ -5,7 +5,7 @@ r"""Spectral estimators at finite ``d``: data, the matrix-free top eigenvector, 
     D = \frac1n \sum_{i=1}^n T(y_i)\, a_i a_i^\top = \frac1n X^\top \operatorname{diag}(T(y))\, X ,
     \qquad \hat w = v_1(D),\qquad \text{overlap}^2 = \langle \hat w, w_* \rangle^2
 
-(MATH.md 4, ``a_i ~ N(0, I_d)``, ``||w*|| = 1``, ``y_i = f(a_i^T w*) + sigma eps_i``). ``D`` is never
+(docs/math/spectral.md §4, ``a_i ~ N(0, I_d)``, ``||w*|| = 1``, ``y_i = f(a_i^T w*) + sigma eps_i``). ``D`` is never
 formed: Lanczos (ARPACK's implicitly restarted Lanczos, ``scipy.sparse.linalg.eigsh`` with
 ``which="LA"``) only needs ``v -> X^T (T(y) * (X v)) / n``, two matrix-vector products with
 ``X`` (``4 n d`` flops, memory-bound), so the cost is ``O(n d)`` per step instead of the ``O(n d^2 + d^3)``
@@ -43,7 +43,7 @@ __all__ = ["SpectralData", "SpectralEstimate", "sample_spectral_data", "top_eige
            "measure_spectral_overlaps"]
 
 MAX_NEGATIVE_SPREAD = 1e4
-"""Largest ``-min T / median |T|`` accepted: beyond it Lanczos stalls (MATH.md 4.3's ``1 - 1/y`` unclipped
+"""Largest ``-min T / median |T|`` accepted: beyond it Lanczos stalls (docs/math/spectral.md §4.3's ``1 - 1/y`` unclipped
 reaches ``-1e8`` at ``n = 2000``, and ARPACK did not converge in 10 minutes; with ``clip = 10`` it takes
 ~150 products, ``clip = 100`` ~370, at ``d = 1000, n = 2000``)."""
 
@@ -245,7 +245,7 @@ class SpectralEstimate:
 
 def spectral_estimate(data: SpectralData, preprocess, *, alpha: float | None = None, clip=None,
                       tol: float | None = None) -> SpectralEstimate:
-    """Spectral estimator of ``w*`` from ``data`` with preprocessing ``preprocess`` (MATH.md 4).
+    """Spectral estimator of ``w*`` from ``data`` with preprocessing ``preprocess`` (docs/math/spectral.md §4).
 
     ``preprocess`` is a name/expression or a :class:`Preprocessing`; ``mean_one`` preprocessings see
     ``y / mean(y)`` (empirical mean). ``alpha`` defaults to ``n/d`` (Mondelli-Montanari forms).

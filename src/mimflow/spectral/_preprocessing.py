@@ -1,4 +1,4 @@
-r"""Preprocessings ``T`` of the labels for spectral estimators (MATH.md 4.1-4.3).
+r"""Preprocessings ``T`` of the labels for spectral estimators (docs/math/spectral.md §4.1-4.3).
 
 The spectral estimator is the top eigenvector of
 
@@ -6,7 +6,7 @@ The spectral estimator is the top eigenvector of
 
     D_n = \frac{1}{n} \sum_{i=1}^n T(y_i)\, a_i a_i^\top ,\qquad a_i \sim N(0, I_d),
 
-and its asymptotics (Lu and Li 2017, MATH.md 4.1) depend on ``T`` only through the law of
+and its asymptotics (Lu and Li 2017, docs/math/spectral.md §4.1) depend on ``T`` only through the law of
 ``T(Y)`` jointly with ``s = a^T w*`` and through ``tau = sup T``. A :class:`Preprocessing` is that
 function plus what the theory needs to integrate it accurately (its kinks and poles in ``y``).
 
@@ -23,7 +23,7 @@ name                          ``T(y)``                                          
                               ``max(1 - 1/y_+, -clip)`` with ``clip``
 ============================  ==========================================================  ===========
 
-Convention (MATH.md 4.2-4.3): the Mondelli-Montanari and optimal forms are written for labels
+Convention (docs/math/spectral.md §4.2-4.3): the Mondelli-Montanari and optimal forms are written for labels
 **normalised to mean 1** (``y_+ = max(y, 0)``). Those preprocessings have ``mean_one = True``:
 the estimator applies ``T`` to ``y / mean(y)`` (empirical mean) and the theory to ``Y / E[Y]``.
 For noiseless phase retrieval ``E[Y] = E[s^2] = 1`` and nothing changes asymptotically.
@@ -167,7 +167,7 @@ def make_preprocessing(spec, *, alpha: float | None = None, clip: float | None =
         >>> make_preprocessing("optimal").sup
         1.0
 
-    References: MATH.md 4.1 (Lu-Li; trimming), 4.2 (Mondelli-Montanari 2018, eqs. (4)-(5)),
+    References: docs/math/spectral.md §4.1 (Lu-Li; trimming), 4.2 (Mondelli-Montanari 2018, eqs. (4)-(5)),
     4.3 (Luo-Alghamdi-Lu 2019).
     """
     if isinstance(spec, Preprocessing):

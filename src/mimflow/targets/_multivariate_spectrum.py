@@ -1,4 +1,4 @@
-r"""Hermite coefficients of links of ``r <= 4`` variables (MATH.md section 0).
+r"""Hermite coefficients of links of ``r <= 4`` variables (docs/conventions.md §0).
 
 .. math::
 
@@ -114,7 +114,7 @@ def multivariate_spectrum(link, k_max: int, *, method: str = "auto") -> Multivar
         \|f\|^2 = \mathbb{E}[f(z)^2],\qquad \mathrm{tail} = \|f\|^2 - \sum_{|\beta|\le K}\alpha_\beta^2.
 
     Separable expressions are expanded exactly; other expressions and callables go through a
-    tensor quadrature (module docstring, MATH.md section 0).
+    tensor quadrature (module docstring, docs/conventions.md §0).
 
     Args:
         link: anything :func:`make_link` accepts (a name, an expression, a callable of

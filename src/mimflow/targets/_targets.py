@@ -6,10 +6,10 @@ A target is the function being learnt, with optional label noise:
 
     y = f^*(x) + \texttt{noise\_std}\,\xi, \qquad x \sim N(0, I_d),\ \xi \sim N(0, 1),
 
-* :class:`SingleIndex`:  :math:`f^*(x) = f(w^{*\top} x)`, :math:`\|w^*\| = 1` (MATH.md 1.2 with r = 1);
-* :class:`MultiIndex`:   :math:`f^*(x) = f(W^{*\top} x)`, :math:`W^* \in \mathrm{St}(d, r)` (MATH.md 1.2);
+* :class:`SingleIndex`:  :math:`f^*(x) = f(w^{*\top} x)`, :math:`\|w^*\| = 1` (docs/math/grassmannian-flow.md §1.2 with r = 1);
+* :class:`MultiIndex`:   :math:`f^*(x) = f(W^{*\top} x)`, :math:`W^* \in \mathrm{St}(d, r)` (docs/math/grassmannian-flow.md §1.2);
 * :class:`SumOfNeurons`: :math:`f^*(x) = \sum_{j=1}^k \sigma(v_j^\top x)`, unit :math:`v_j`, any Gram
-  matrix :math:`V^\top V` (MATH.md 2.2-2.4).
+  matrix :math:`V^\top V` (docs/math/neurons.md §2.2-2.4).
 
 Every target is an immutable :class:`equinox.Module` (a pytree): the links and the integers
 that fix shapes are static, the direction matrix and ``noise_std`` are float64 array leaves.
@@ -199,7 +199,7 @@ class SingleIndex(AbstractTarget):
 
     References:
         Bietti, Bruna, Pillaud-Vivien, "On Learning Gaussian Multi-index Models with Gradient
-        Flow", arXiv:2310.19793 (2023), Sec. 2 setup with r = 1 (MATH.md 1.2).
+        Flow", arXiv:2310.19793 (2023), Sec. 2 setup with r = 1 (docs/math/grassmannian-flow.md §1.2).
     """
 
     link: Link = eqx.field(static=True, converter=make_link)
@@ -269,7 +269,7 @@ class MultiIndex(AbstractTarget):
         6.0
 
     References:
-        Bietti, Bruna, Pillaud-Vivien, arXiv:2310.19793 (2023), Sec. 2 setup (MATH.md 1.2).
+        Bietti, Bruna, Pillaud-Vivien, arXiv:2310.19793 (2023), Sec. 2 setup (docs/math/grassmannian-flow.md §1.2).
     """
 
     link: Link = eqx.field(static=True, converter=make_link)
@@ -332,9 +332,9 @@ class SumOfNeurons(AbstractTarget):
         y = \sum_{j=1}^{k} \sigma(v_j^\top x) + \texttt{noise\_std}\,\xi,\qquad \|v_j\| = 1,
 
     :math:`\sigma` is ``sigma`` (one variable) and :math:`v_j` is column ``j`` of ``V``. The Gram
-    matrix :math:`V^\top V` (``.gram``; ``P`` in the overlap glossary, ``Q`` in MATH.md 2.2) is
-    arbitrary: the identity gives orthogonal index vectors (MATH.md 2.3), ``(1-beta) I + beta 11^T``
-    the equal-angle case (MATH.md 2.4). Build one with :func:`sum_of_neurons`.
+    matrix :math:`V^\top V` (``.gram``; ``P`` in the overlap glossary, ``Q`` in docs/math/neurons.md §2.2) is
+    arbitrary: the identity gives orthogonal index vectors (docs/math/neurons.md §2.3), ``(1-beta) I + beta 11^T``
+    the equal-angle case (docs/math/neurons.md §2.4). Build one with :func:`sum_of_neurons`.
 
     Args:
         sigma: anything :func:`~mimflow.make_link` accepts, with one variable.
@@ -349,7 +349,7 @@ class SumOfNeurons(AbstractTarget):
         Unless ``V`` has orthonormal columns, ``z = V^T x`` is *not* standard Gaussian
         (its covariance is the Gram matrix), so the Hermite spectrum of ``.link`` under
         :math:`N(0, I_k)` is not the target's. Use ``sigma``'s spectrum and Mehler's formula
-        (MATH.md 0) instead.
+        (docs/conventions.md §0) instead.
 
     Example:
         >>> import jax.numpy as jnp
@@ -361,7 +361,7 @@ class SumOfNeurons(AbstractTarget):
 
     References:
         Şimşek, Bendjeddou, Hsu, "Learning Gaussian Multi-Index Models with Gradient Flow: Time
-        Complexity and Directional Convergence" (MATH.md 2.2 setup).
+        Complexity and Directional Convergence" (docs/math/neurons.md §2.2 setup).
     """
 
     sigma: Link = eqx.field(static=True)
@@ -601,9 +601,9 @@ def sum_of_neurons(
         d: input dimension, a positive integer.
         k: number of neurons, a positive integer ``<= d``.
         gram: ``(k, k)`` symmetric PSD matrix with unit diagonal (default: the identity,
-            orthonormal :math:`v_j`, MATH.md 2.3).
+            orthonormal :math:`v_j`, docs/math/neurons.md §2.3).
         beta: instead of ``gram``, the equal-angle Gram :math:`(1-\beta) I + \beta 11^\top`,
-            ``0 <= beta < 1`` (MATH.md 2.4).
+            ``0 <= beta < 1`` (docs/math/neurons.md §2.4).
         noise_std: label-noise standard deviation, ``>= 0``.
         key: JAX PRNG key for the frame ``Q``.
 
@@ -617,7 +617,7 @@ def sum_of_neurons(
         0.25
 
     References:
-        MATH.md 2.2-2.4 (Şimşek, Bendjeddou, Hsu): orthogonal and equal-angle index vectors.
+        docs/math/neurons.md §2.2-2.4 (Şimşek, Bendjeddou, Hsu): orthogonal and equal-angle index vectors.
     """
     sigma = make_link(sigma)
     d = _check_positive_int("d", d)

@@ -2,17 +2,17 @@ r"""Escape times of the saddles of the population flows, without any ODE solver.
 
 This module is the independent check of :mod:`mimflow.dynamics` (it imports only ``hermite`` and
 ``targets`` and the sibling :mod:`._exponents`). It gives (i) the *exact* single-index escape time by
-one-dimensional quadrature, (ii) the closed forms of MATH.md 1.6 (leading order in ``d``), and (iii)
+one-dimensional quadrature, (ii) the closed forms of docs/math/saddles.md §1.6 (leading order in ``d``), and (iii)
 leading-order predictions for every saddle of a multi-index link, derived below.
 
-**Conventions** (MATH.md 1.4). Time is in the units of the flows: loss with the factor 1/2, unit
+**Conventions** (docs/math/grassmannian-flow.md §1.4). Time is in the units of the flows: loss with the factor 1/2, unit
 learning rate. A direction is *escaped* when its singular value of :math:`M = W_*^T W` first reaches
 ``threshold`` :math:`\theta` (default 1/2; :func:`mimflow.dynamics.direction_escape_times` measures
 the same thing). We write :math:`m` for a singular value and :math:`x = m^2` for the matching
 eigenvalue of :math:`G = M M^T` (:math:`x = G_{vv}` for a unit teacher direction ``v``), so the
 threshold on ``x`` is :math:`\theta^2 = 1/4`.
 
-1. Single index (MATH.md 1.4, 1.6, 1.7)
+1. Single index (docs/math/grassmannian-flow.md §1.4, 1.6, 1.7)
 ---------------------------------------
 With :math:`f_* = \sum_k \alpha_k h_k` (:math:`\alpha_k = c_k`) and :math:`m = w_*^T w`, the two flows
 are closed scalar ODEs :math:`\dot m = v(m)`,
@@ -24,7 +24,7 @@ are closed scalar ODEs :math:`\dot m = v(m)`,
 
 (two-timescale: from :math:`L = \tfrac12\sum_k\alpha_k^2(1 - m^{2k})` and the Riemannian gradient
 on the sphere, :math:`\dot m = -(1-m^2)L'(m)`; planted: :math:`L_{pl} = \sum_k\alpha_k^2(1-m^k)`).
-Ridge (MATH.md 1.8, two-timescale only) replaces :math:`\alpha_k^2` by
+Ridge (docs/math/finite-sample.md §1.8, two-timescale only) replaces :math:`\alpha_k^2` by
 :math:`\alpha_k^2\,q_k/(q_k+\mu)` with :math:`q_k = \rho^k` (``kernel_decay`` :math:`\rho`), the
 convention of :func:`mimflow.dynamics._flows.shrink_spectrum`. Both ``v`` are positive on
 :math:`(0, 1)`, so the escape time is exactly
@@ -46,7 +46,7 @@ integrate to powers, the rest sums to :math:`m^{-1}/(1-m^2)` or :math:`1/(1-m^2)
     n = 2q:\; E_n(m) = -\sum_{i=1}^{q}\frac{m^{1-2i}}{2i-1} + \operatorname{artanh} m .
 
 (:func:`pure_link_escape_time`). With :math:`m_0 = d^{-1/2}` its expansion in ``d`` gives the table
-of MATH.md 1.6 as the leading term (:func:`leading_order_escape_time`) and the relative size
+of docs/math/saddles.md §1.6 as the leading term (:func:`leading_order_escape_time`) and the relative size
 of the next one, :math:`t_{exact}/t_{table} - 1` (used for test tolerances):
 
 * two-timescale ``s >= 3``: :math:`d^{s-1}/(2s(s-1)\alpha_s^2)`; next term :math:`+(s-1)/((s-2)d)`;
@@ -62,18 +62,18 @@ of the next one, :math:`t_{exact}/t_{table} - 1` (used for test tolerances):
 * planted ``s = 1``: :math:`\operatorname{artanh}(\theta)/\alpha_1^2` (``d``-free); next term
   :math:`-1/(\sqrt d\,\operatorname{artanh}\theta)`.
 
-*Planted s = 1* (no entry in MATH.md; decided here): :math:`m = 0` is not a critical point
+*Planted s = 1* (decided here; docs/math/planted.md): :math:`m = 0` is not a critical point
 (:math:`v(0) = \alpha_1^2 > 0`), there is no saddle and no plateau; for the linear link
 :math:`\dot m = \alpha_1^2(1 - m^2)` gives :math:`t = (\operatorname{artanh}\theta - \operatorname{artanh} m_0)/\alpha_1^2
 \to \operatorname{artanh}(\theta)/\alpha_1^2 = \ln 3/(2\alpha_1^2)` at :math:`\theta = 1/2`: ``O(1)``,
 independent of ``d`` at leading order (slope 0). Unlike every other row, the whole path is at
 :math:`m = O(1)`, so for a general ``s = 1`` link the higher coefficients change the constant:
-use :func:`single_index_escape_time` for it. Note also that MATH.md 1.6 states "< 1% for s >= 2"
+use :func:`single_index_escape_time` for it. Note also that docs/math/saddles.md §1.6 states "< 1% for s >= 2"
 for the whole table; this holds for the two-timescale rows ``s >= 2`` at ``d >= 1e3`` and for planted
 ``s = 4``, but planted ``s = 3`` is off by :math:`1.45/\sqrt d` (4.6% at ``d = 1e3``, < 1% only for
 ``d > 2.1e4``) and the logarithmic row planted ``s = 2`` by :math:`\ln 3/\ln d` (16% at ``d = 1e3``).
 
-2. Multi-index, two-timescale (derived here; MATH.md 1.6 gives only the mechanism)
+2. Multi-index, two-timescale (derived here; docs/math/saddles.md §1.6 gives only the mechanism)
 ----------------------------------------------------------------------------------
 Write :math:`c(G) = \langle A_G f_*, f_*\rangle = \sum_k\langle G^{\otimes k}S_k, S_k\rangle`, so
 :math:`\ell(M) = -\tfrac12 c(MM^T)` and :math:`\nabla_M\ell = -C M` with the symmetric
@@ -156,7 +156,7 @@ isotropic :math:`T`; a crude leading order otherwise.
 ``p - u`` of them, and the measured saddle time is NaN): the saddle and every later one are
 returned as ``inf`` ("not reached").
 
-3. Multi-index, planted (MATH.md 1.7)
+3. Multi-index, planted (docs/math/planted.md §1.7)
 -------------------------------------
 Only for links *separable in their coordinates*, :math:`f_* = \sum_i g_i(z_i)` (every non-zero
 :math:`\alpha_\beta`, :math:`|\beta|\ge1`, has one non-zero index); refused otherwise. Then
@@ -167,7 +167,7 @@ diagonal overlap :math:`m_i = M_{ii}` follows the single-index planted ODE with 
 :math:`s_i` and :math:`\alpha_i^2 = \alpha_{s_i e_i}^2`, *in parallel* from ``t = 0`` (not one after
 another). Assumptions: (a) the student column ``i`` stays paired with variable ``i`` (true while
 :math:`M` is small; links with several variables of equal degree, e.g. :math:`\sum_i h_3(z_i)`, have
-competing cross terms and spurious minima, MATH.md 1.7, where this is an order of magnitude only);
+competing cross terms and spurious minima, docs/math/planted.md §1.7, where this is an order of magnitude only);
 (b) for odd :math:`s_i` only :math:`m_i(0) > 0` escapes (from :math:`m_i(0) < 0` the flow stalls at
 :math:`m_i \to 0^-`; about half the seeds), and ``initial="median"`` is the median over the escaping
 seeds, :math:`m_0^2 = \mathrm{median}(\chi^2_1)/d`; ``"mean"`` uses :math:`E[M_{ii}^2] = 1/d`. Saddle
@@ -185,7 +185,7 @@ singular values).
 
 References:
     Bietti, Bruna, Pillaud-Vivien, "On learning Gaussian multi-index models with gradient flow",
-    arXiv:2310.19793 (Thm 1.4/3.25, Remark 3.13, Thm 4.1; MATH.md 1.4-1.8).
+    arXiv:2310.19793 (Thm 1.4/3.25, Remark 3.13, Thm 4.1; docs/math/grassmannian-flow.md §1.4-1.8).
 """
 
 from __future__ import annotations
@@ -273,7 +273,7 @@ def _initial_m0(d, x0, m0=None, *, threshold: float) -> float:
 
 
 def _shrink_factors(degrees: np.ndarray, ridge: float, kernel_decay: float) -> np.ndarray:
-    r"""Ridge factor :math:`q_k/(q_k+\mu)` on *squared* coefficients (MATH.md 1.8; :func:`mimflow.hermite.ridge_factors`)."""
+    r"""Ridge factor :math:`q_k/(q_k+\mu)` on *squared* coefficients (docs/math/finite-sample.md §1.8; :func:`mimflow.hermite.ridge_factors`)."""
     return ridge_factors(degrees, ridge, kernel_decay)
 
 
@@ -309,7 +309,7 @@ def _coefficients_1d(spectrum_1d) -> np.ndarray:
 
 
 def single_index_velocity(m, alpha2, *, algorithm: str):
-    r"""The single-index flow :math:`\dot m = v(m)` (MATH.md 1.4, 1.7), vectorised in ``m``.
+    r"""The single-index flow :math:`\dot m = v(m)` (docs/math/grassmannian-flow.md §1.4, 1.7), vectorised in ``m``.
 
     ``alpha2[k]`` is :math:`\alpha_k^2` for ``k = 0..K`` (entry 0 ignored). Two-timescale
     :math:`v = (1-m^2)\sum_k k\alpha_k^2 m^{2k-1}`; planted :math:`v = (1-m^2)\sum_k k\alpha_k^2 m^{k-1}`.
@@ -340,7 +340,7 @@ def single_index_escape_time(
     r"""Exact escape time of a single-index flow: :math:`\int_{m_0}^{\theta} dm / v(m)` by quadrature.
 
     :math:`v` is :func:`single_index_velocity` with :math:`\alpha_k^2 = c_k^2` (ridge-shrunk by
-    :math:`q_k/(q_k+\mu)`, :math:`q_k = \rho^k`, for the two-timescale flow, MATH.md 1.8). The
+    :math:`q_k/(q_k+\mu)`, :math:`q_k = \rho^k`, for the two-timescale flow, docs/math/finite-sample.md §1.8). The
     integral is taken in :math:`u = \ln m`, :math:`t = \int m/v(m)\,du`, with ``scipy.integrate.quad``
     (``epsrel = 1e-12``, the interval cut into pieces of at most one unit of ``u``). Exact up to the
     truncation of the spectrum; no ODE solver. Module docstring, section 1.
@@ -447,9 +447,9 @@ def leading_order_escape_time(
     x0: float | None = None,
     threshold: float | None = None,
 ) -> float:
-    r"""Leading-order escape time of a single direction (MATH.md 1.6 table).
+    r"""Leading-order escape time of a single direction (docs/math/saddles.md §1.6 table).
 
-    With ``threshold=None`` (default) the table of MATH.md 1.6, with ``d`` replaced by :math:`1/x_0`
+    With ``threshold=None`` (default) the table of docs/math/saddles.md §1.6, with ``d`` replaced by :math:`1/x_0`
     when ``x0`` (the initial *squared* overlap :math:`m_0^2 = G_{vv}(0)`) is given:
 
     * two-timescale, ``s >= 2``: :math:`x_0^{1-s}/(2s(s-1)\alpha_s^2)`; ``s = 1``: :math:`\ln(1/x_0)/(2\alpha_1^2)`;
@@ -496,7 +496,7 @@ def leading_order_escape_time(
 
 
 def escape_time_slope(s: int, algorithm: str) -> float:
-    r"""Predicted log-log slope of escape time against ``d`` (MATH.md 1.6, 1.7).
+    r"""Predicted log-log slope of escape time against ``d`` (docs/math/saddles.md §1.6, 1.7).
 
     ``s - 1`` (two-timescale, ``s >= 2``), ``s/2 - 1`` (planted, ``s >= 3``), and 0 for the
     logarithmic cases (two-timescale ``s = 1``, planted ``s = 2``) and planted ``s = 1`` (``O(1)``).
@@ -685,7 +685,7 @@ def predicted_escape_times(
         algorithm: ``"two-timescale"`` or ``"planted"``.
         student_rank: ``p`` (default ``r``; planted: must be ``r``). Saddles the student cannot hold
             (``p < u + n``) and all later ones are ``inf`` (not reached).
-        ridge, kernel_decay: link-fit shrinkage (two-timescale, MATH.md 1.8).
+        ridge, kernel_decay: link-fit shrinkage (two-timescale, docs/math/finite-sample.md §1.8).
         threshold: escape threshold on singular values of ``M``.
         initial: ``"median"`` (default), ``"mean"``, or one :math:`x_0` per saddle (e.g. a seed's
             :func:`initial_saddle_overlaps`; ``0`` means never escapes). For the planted flow the

@@ -3,7 +3,7 @@ r"""Information, generative and leap exponents, and the saddle sequence of the t
 All exponents are read off a (truncated) Hermite spectrum, except the generative exponent,
 which needs the link itself (it depends on the law of the label, not only on its coefficients).
 
-**Conventions** (MATH.md section 0). Orthonormal Hermite polynomials :math:`h_k = He_k/\sqrt{k!}`;
+**Conventions** (docs/conventions.md §0). Orthonormal Hermite polynomials :math:`h_k = He_k/\sqrt{k!}`;
 :math:`H_\beta(z) = \prod_i h_{\beta_i}(z_i)`; coefficients :math:`c_k = E[f(z) h_k(z)]` (``r = 1``,
 :class:`~mimflow.hermite.HermiteSpectrum`) and :math:`\alpha_\beta = E[f(z) H_\beta(z)]` (``r >= 1``,
 :class:`~mimflow.hermite.MultivariateSpectrum`); :math:`\|f\|^2 = E[f(z)^2]`.
@@ -69,7 +69,7 @@ class Saddle:
     Attributes:
         directions: how many new directions are picked up when this saddle is escaped.
         exponent: the relative information exponent ``s`` of the saddle: escape time
-            ``~ d^(s-1)`` for ``s >= 2`` and ``~ log d`` for ``s = 1`` (MATH.md 1.6).
+            ``~ d^(s-1)`` for ``s >= 2`` and ``~ log d`` for ``s = 1`` (docs/math/saddles.md §1.6).
         basis: ``(r, directions)`` orthonormal columns spanning the new directions, in the
             coordinates of the link (orthogonal to every earlier saddle's basis).
     """
@@ -231,7 +231,7 @@ def information_exponent(spectrum: Spectrum, *, rtol: float = DEFAULT_RTOL) -> i
         Ben Arous, Gheissari, Jagannath, "Online stochastic gradient descent on non-convex losses from
         high-dimensional inference", JMLR 22 (2021) (the single-index definition). Multivariate form:
         Bietti, Bruna, Pillaud-Vivien, "On learning Gaussian multi-index models with gradient flow",
-        arXiv:2310.19793, eq. (58) (MATH.md 1.6, 5.2).
+        arXiv:2310.19793, eq. (58) (docs/math/saddles.md §1.6, 5.2).
     """
     support = hermite_support(spectrum, rtol=rtol)
     return min((sum(beta) for beta in support), default=None)
@@ -294,13 +294,13 @@ def leap_exponent(spectrum: Spectrum, *, rtol: float = DEFAULT_RTOL) -> int | No
 
     References:
         Abbe, Boix-Adsera, Misiakiewicz, "SGD learning on neural networks: leap complexity and
-        saddle-to-saddle dynamics", COLT 2023 (MATH.md 5.2); merged staircase: Abbe, Boix-Adsera,
+        saddle-to-saddle dynamics", COLT 2023 (docs/math/hermite.md §5.2); merged staircase: Abbe, Boix-Adsera,
         Misiakiewicz, COLT 2022.
 
     Warning:
         Not rotation invariant: ``he3(z1) + z2`` has leap 3 in these coordinates, but written in
         generic rotated coordinates its linear part touches every coordinate and the leap drops to 1,
-        while gradient flow still needs ``d^2`` to learn ``z1``. (MATH.md 5.2 says that for Gaussian
+        while gradient flow still needs ``d^2`` to learn ``z1``. (docs/math/hermite.md §5.2 says that for Gaussian
         data Abbe et al. also minimise over rotations; this example suggests that is not the right
         reading, so we do not.) The rotation-invariant counterpart for the two-timescale flow is
         :func:`rotation_invariant_leap` (3 for this link).
@@ -331,7 +331,7 @@ def saddle_sequence(spectrum: Spectrum, *, rtol: float = DEFAULT_RTOL) -> list[S
     r"""The rotation-invariant sequence of saddles of the two-timescale Grassmannian flow.
 
     Definition (our precise reading of the "successive relative information exponents" of Bietti,
-    Bruna, Pillaud-Vivien, Thm 3.25; the paper's exact definition was not available, MATH.md 1.6, 7).
+    Bruna, Pillaud-Vivien, Thm 3.25; the paper's exact definition was not available, docs/math/saddles.md §1.6, 7).
     Start with the learned subspace :math:`U = \{0\}`. Given ``U`` (orthonormal columns, ``m`` of
     them), complete it to an orthogonal :math:`R = [U, U_\perp]` and expand :math:`g(z) = f(Rz)`
     (tensors :math:`S_k \mapsto (R^T)^{\otimes k} S_k`); write its multi-indices as
@@ -353,7 +353,7 @@ def saddle_sequence(spectrum: Spectrum, *, rtol: float = DEFAULT_RTOL) -> list[S
        although step 1 found a coefficient (possible only within a factor ``r`` of the threshold), the
        top eigenvector is taken so that the sequence always progresses. ``U`` grows by them; repeat.
 
-    Mechanism (MATH.md 1.6): near the saddle the overlap in the new directions is
+    Mechanism (docs/math/saddles.md §1.6): near the saddle the overlap in the new directions is
     :math:`\lambda \sim d^{-1/2}` and the profile-loss gain is :math:`\propto \lambda^{2s}`, so the
     escape takes :math:`\sim d^{s-1}` (``log d`` for ``s = 1``).
 
@@ -436,7 +436,7 @@ def rotation_invariant_leap(spectrum: Spectrum, *, rtol: float = DEFAULT_RTOL) -
 
     References:
         Bietti, Bruna, Pillaud-Vivien, arXiv:2310.19793, Thm 3.25 (time ``O(d^(s*-1))`` with ``s*`` the
-        largest relative exponent), MATH.md 1.6.
+        largest relative exponent), docs/math/saddles.md §1.6.
     """
     return max((saddle.exponent for saddle in saddle_sequence(spectrum, rtol=rtol)), default=None)
 
@@ -494,7 +494,7 @@ def conditional_hermite_energies(link_or_fn, k_max: int = 12, *, bins: int = 512
 
     References:
         Damian, Pillaud-Vivien, Lee, Bruna, "Computational-statistical gaps in Gaussian single-index
-        models", COLT 2024 (definition of :math:`\zeta_k` and of the generative exponent; MATH.md 5.2).
+        models", COLT 2024 (definition of :math:`\zeta_k` and of the generative exponent; docs/math/hermite.md §5.2).
     """
     link = make_link(link_or_fn)
     if link.r != 1:
@@ -667,7 +667,7 @@ def generative_exponent(
 
     References:
         Damian, Pillaud-Vivien, Lee, Bruna, "Computational-statistical gaps in Gaussian single-index
-        models", COLT 2024 (MATH.md 5.2).
+        models", COLT 2024 (docs/math/hermite.md §5.2).
     """
     rtol = _check_rtol(rtol)
     energies = conditional_hermite_energies(link_or_fn, k_max, bins=bins)

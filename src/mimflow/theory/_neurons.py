@@ -1,12 +1,12 @@
-r"""Theory of correlation-loss neurons (MATH.md section 2), without any ODE solver.
+r"""Theory of correlation-loss neurons (docs/math/neurons.md §2), without any ODE solver.
 
 Independent of :mod:`mimflow.dynamics` (imports only ``targets`` and the sibling escape-time
-module), so the simulations can be checked against it. Notation of MATH.md 2.2: index vectors
+module), so the simulations can be checked against it. Notation of docs/math/neurons.md §2.2: index vectors
 :math:`v_1..v_k` with Gram matrix ``Q``, overlaps :math:`m = V^T w`, loss
 :math:`L(w) = -\sum_j g(v_j^T w)` on the sphere, :math:`g(m) = \sum_p a_p m^p`,
 :math:`a_p = c_p(\sigma_*)c_p(\sigma)` (:func:`correlation_coefficients`).
 
-* **Search phase** (MATH.md 2.2): the largest overlap obeys :math:`\dot m \approx (1-m^2)g'(m)`, so a
+* **Search phase** (docs/math/neurons.md §2.2): the largest overlap obeys :math:`\dot m \approx (1-m^2)g'(m)`, so a
   neuron starting at :math:`m_0` escapes (reaches 1/2) at :math:`\int_{m_0}^{1/2}dm/((1-m^2)g'(m))`
   (the planted single-index integral of :func:`~mimflow.theory.single_index_escape_time`), to leading
   order :math:`m_0^{-(p-2)}/(p(p-2)a_p)` (:math:`\Theta(d^{p/2-1})`) for :math:`p = p^* \ge 3` and
@@ -15,12 +15,12 @@ module), so the simulations can be checked against it. Notation of MATH.md 2.2: 
   the relevant :math:`m_0` of a neuron is :math:`q/\sqrt d`, ``q`` the largest of ``k`` standard
   normals (odd :math:`p^*`) or of their absolute values (even), so quantiles of the escape time of a
   neuron and of a network of ``n`` neurons follow from the law of ``q`` (:func:`search_time_prediction`).
-* **Fixed points, orthogonal case** (MATH.md 2.3): :func:`orthogonal_fixed_points` enumerates
+* **Fixed points, orthogonal case** (docs/math/neurons.md §2.3): :func:`orthogonal_fixed_points` enumerates
   :math:`w = |S|^{-1/2}\sum_{j\in S}s_jv_j`, keeps the stationary ones and classifies them with the
   Riemannian Hessian (:func:`riemannian_hessian`);
   :func:`nearest_index_vector` is the rule "a neuron converges to the index vector of its largest
   initial overlap"; :func:`coverage_probability` is the coupon-collector formula.
-* **Equal angles** (MATH.md 2.4): :func:`beta_critical` finds :math:`\beta_c` by root finding on
+* **Equal angles** (docs/math/neurons.md §2.4): :func:`beta_critical` finds :math:`\beta_c` by root finding on
   :math:`k\bar m g'(\bar m) = (1-\beta)g''(\bar m)`, :math:`\bar m = \sqrt{(1+(k-1)\beta)/k}`, for any
   ``g``; :func:`beta_critical_pure_hermite` is the closed form :math:`(p-2)/(k+p-2)`.
 """
@@ -51,7 +51,7 @@ def correlation_coefficients(sigma_star, sigma=None, degree: int | None = None) 
 
     ``sigma`` defaults to ``sigma*``. Links are names or one-variable expressions (``make_link``).
     ``degree`` default: the smallest ``K <= 40`` at which both links' Parseval tails are below
-    ``1e-10`` of their norms (polynomial links: their degree), else 40. MATH.md 2.2.
+    ``1e-10`` of their norms (polynomial links: their degree), else 40. docs/math/neurons.md §2.2.
 
     Example:
         >>> correlation_coefficients("h3(z) + 0.5*h4(z)").round(3).tolist()
@@ -136,7 +136,7 @@ def riemannian_hessian(a, Q, m) -> tuple[np.ndarray, float, int]:
       :math:`-R\,\mathrm{diag}(g''(m))R^T + \mu I` restricted to :math:`x^\perp`, :math:`\mu = m^Tg'(m)`;
     * on :math:`\mathrm{span}(V)^\perp` (``d - r`` directions): :math:`\mu`.
 
-    Returns ``(inside eigenvalues (r-1,), mu, r)``. MATH.md 2.3-2.4.
+    Returns ``(inside eigenvalues (r-1,), mu, r)``. docs/math/neurons.md §2.3-2.4.
     """
     a = _check_a(a)
     Q = np.asarray(Q, dtype=float)
@@ -194,7 +194,7 @@ def orthogonal_fixed_points(a, k: int, *, max_k: int = 10) -> list[FixedPoint]:
     Every non-empty subset ``S`` and sign vector ``s`` is a candidate (:math:`3^k - 1` of them); the
     stationary ones (Riemannian gradient :math:`g'(m) - m\,m^Tg'(m)` zero to ``1e-10``) are kept
     and classified by :func:`riemannian_hessian`. For a pure :math:`h_p` (all signs equal when ``p``
-    is odd) these are all fixed points in ``span(V)`` (MATH.md 2.3); the degenerate set
+    is odd) these are all fixed points in ``span(V)`` (docs/math/neurons.md §2.3); the degenerate set
     :math:`w \perp V` is not listed. For ``g = a_p m^p``, ``|S| = s``, all signs ``+``: curvature
     :math:`-p(p-2)a_ps^{1-p/2}` on ``s - 1`` directions and :math:`+pa_ps^{1-p/2}` on the others.
     """
@@ -224,7 +224,7 @@ def orthogonal_fixed_points(a, k: int, *, max_k: int = 10) -> list[FixedPoint]:
 
 
 def nearest_index_vector(a, m0) -> tuple[np.ndarray, np.ndarray]:
-    r"""The index vector a neuron reaches, predicted from its initial overlaps (``Q = I``, MATH.md 2.3).
+    r"""The index vector a neuron reaches, predicted from its initial overlaps (``Q = I``, docs/math/neurons.md §2.3).
 
     Even ``g``: :math:`\mathrm{sign}(m_{j^*}(0))v_{j^*}`, :math:`j^* = \arg\max_j|m_j(0)|`. Odd ``g``:
     :math:`v_{j^*}`, :math:`j^* = \arg\max_j m_j(0)`, if that maximum is positive, else none (index
@@ -235,7 +235,7 @@ def nearest_index_vector(a, m0) -> tuple[np.ndarray, np.ndarray]:
     parity = parity_of_g(a)
     m0 = np.asarray(m0, dtype=float)
     if parity == "mixed":
-        raise MimflowError("the nearest-index-vector rule (MATH.md 2.3) is derived for g of one parity "
+        raise MimflowError("the nearest-index-vector rule (docs/math/neurons.md §2.3) is derived for g of one parity "
                            "(only even or only odd Hermite degrees)")
     if parity == "even":
         j = np.argmax(np.abs(m0), axis=-1)
@@ -250,7 +250,7 @@ def success_probability(a, k: int) -> float:
     """:math:`p_s`: probability that one neuron recovers some index vector (1 even, :math:`1 - 2^{-k}` odd)."""
     parity = parity_of_g(a)
     if parity == "mixed":
-        raise MimflowError("p_s is derived for g of one parity (MATH.md 2.3)")
+        raise MimflowError("p_s is derived for g of one parity (docs/math/neurons.md §2.3)")
     return 1.0 if parity == "even" else 1.0 - 2.0 ** (-k)
 
 
@@ -262,7 +262,7 @@ def _check_kn(k, n=None):
 
 
 def coverage_probability(k: int, n: int, p_s: float = 1.0) -> float:
-    r""":math:`P(\text{all } k \text{ found with } n \text{ neurons}) = \sum_{i=0}^k(-1)^i\binom{k}{i}(1 - ip_s/k)^n` (MATH.md 2.3).
+    r""":math:`P(\text{all } k \text{ found with } n \text{ neurons}) = \sum_{i=0}^k(-1)^i\binom{k}{i}(1 - ip_s/k)^n` (docs/math/neurons.md §2.3).
 
     Each neuron independently recovers a uniformly random index vector with probability ``p_s``
     (inclusion-exclusion over the set of index vectors never found).
@@ -280,7 +280,7 @@ def coverage_probability(k: int, n: int, p_s: float = 1.0) -> float:
 
 
 def expected_neurons_needed(k: int, p_s: float = 1.0) -> float:
-    """:math:`E[n] = kH_k/p_s \\approx k\\ln k` (coupon collector, MATH.md 2.3)."""
+    """:math:`E[n] = kH_k/p_s \\approx k\\ln k` (coupon collector, docs/math/neurons.md §2.3)."""
     _check_kn(k)
     return float(k * np.sum(1.0 / np.arange(1, k + 1)) / p_s)
 
@@ -291,7 +291,7 @@ def expected_neurons_needed(k: int, p_s: float = 1.0) -> float:
 def average_point_curvatures(a, k: int, beta: float) -> tuple[float, float, float]:
     r"""``(m_bar, perp, inside)`` at the average :math:`\bar w`: :math:`\bar m = \sqrt{(1+(k-1)\beta)/k}`,
     ``perp`` :math:`= k\bar mg'(\bar m)` (on :math:`\mathrm{span}(V)^\perp`), ``inside``
-    :math:`= k\bar mg'(\bar m) - (1-\beta)g''(\bar m)` (``k - 1`` directions). MATH.md 2.4."""
+    :math:`= k\bar mg'(\bar m) - (1-\beta)g''(\bar m)` (``k - 1`` directions). docs/math/neurons.md §2.4."""
     mbar = math.sqrt((1.0 + (k - 1) * beta) / k)
     _, gp, gpp = g_derivatives(a, mbar)
     perp = k * mbar * float(gp)
@@ -312,7 +312,7 @@ class BetaCritical:
 
 
 def beta_critical_pure_hermite(p: int, k: int) -> float:
-    """:math:`\\beta_c = (p-2)/(k+p-2)` for :math:`g = a\\,m^p` (MATH.md 2.4)."""
+    """:math:`\\beta_c = (p-2)/(k+p-2)` for :math:`g = a\\,m^p` (docs/math/neurons.md §2.4)."""
     _check_kn(k)
     if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or p < 2:
         raise MimflowError(f"p must be an integer >= 2, got {p!r}")
@@ -320,7 +320,7 @@ def beta_critical_pure_hermite(p: int, k: int) -> float:
 
 
 def beta_critical(a, k: int, *, grid: int = 4001) -> BetaCritical:
-    r"""The equal-angle threshold :math:`\beta_c` for any ``g``, by root finding (MATH.md 2.4).
+    r"""The equal-angle threshold :math:`\beta_c` for any ``g``, by root finding (docs/math/neurons.md §2.4).
 
     :math:`h(\beta) = k\bar mg'(\bar m) - (1-\beta)g''(\bar m)` is evaluated on a grid of ``grid``
     points in ``[0, 1)``, every sign change is refined with Brent's method, and :math:`\beta_c` is the
@@ -365,7 +365,7 @@ def neuron_search_time(a, m0: float, *, threshold: float = 0.5, exact: bool = Tr
 
     ``exact``: :math:`\int_{m_0}^{\theta} dm/((1-m^2)g'(m))` (the planted single-index integral,
     :func:`~mimflow.theory.single_index_escape_time` with :math:`\alpha_p^2 = a_p`, requires all
-    :math:`a_p \ge 0`); else the leading order of MATH.md 2.2 (:math:`m_0^{-(p-2)}/(p(p-2)a_p)` or
+    :math:`a_p \ge 0`); else the leading order of docs/math/neurons.md §2.2 (:math:`m_0^{-(p-2)}/(p(p-2)a_p)` or
     :math:`\ln(1/m_0)/(2a_2)`).
     """
     a = _check_a(a)

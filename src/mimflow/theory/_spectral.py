@@ -1,11 +1,11 @@
-r"""Asymptotics of spectral estimators (MATH.md 4.1-4.3), by quadrature only.
+r"""Asymptotics of spectral estimators (docs/math/spectral.md §4.1-4.3), by quadrature only.
 
 Model: :math:`s = a^\top w_* \sim N(0, 1)`, :math:`y = f(s) + \sigma\varepsilon`,
 :math:`\varepsilon \sim N(0,1)` independent, :math:`n = \alpha d`, and
 
 .. math::  D_n = \frac1n \sum_i T(y_i)\, a_i a_i^\top .
 
-**Lu and Li (2017), MATH.md 4.1.** With :math:`\tau = \operatorname{ess\,sup} T(Y)` and, for
+**Lu and Li (2017), docs/math/spectral.md §4.1.** With :math:`\tau = \operatorname{ess\,sup} T(Y)` and, for
 :math:`\lambda > \tau`, :math:`u_\lambda = T/(\lambda - T)`,
 
 .. math::
@@ -24,7 +24,7 @@ Writing everything through :math:`u` keeps the integrands bounded for ``T`` unbo
 estimator has a positive overlap iff :math:`h(\bar\lambda_\alpha) > 0` (weak recovery; the threshold
 :math:`\alpha_c` is found by bisection on this sign).
 
-**Mondelli and Montanari (2018), MATH.md 4.2.**
+**Mondelli and Montanari (2018), docs/math/spectral.md §4.2.**
 :math:`1/\alpha_u = E_Y[(E[s^2|Y]-1)^2]` (:func:`mondelli_montanari_threshold`).
 
 Quadrature (not Gauss-Hermite: ``T`` may kink, jump or blow up): composite Gauss-Legendre in ``s``
@@ -36,9 +36,9 @@ Accuracy is checked in the tests against a rule with 4x the nodes and against ``
 ``tau``: the supremum of ``T`` over the labels reached by the rule (``|s|, |eps| <= 40``), replaced by
 the declared ``Preprocessing.sup`` when ``T`` comes within 1% of it there (``1 - 1/y`` only tends to
 its supremum 1). ``T`` unbounded above on the support of ``Y`` (e.g. ``T(y) = y`` for phase
-retrieval) is refused: the formula does not apply (MATH.md 4.1).
+retrieval) is refused: the formula does not apply (docs/math/spectral.md §4.1).
 
-Preprocessings marked ``mean_one`` see ``Y / E[Y]`` (MATH.md 4.2-4.3 convention).
+Preprocessings marked ``mean_one`` see ``Y / E[Y]`` (docs/math/spectral.md §4.2-4.3 convention).
 This module never imports the simulation code of :mod:`mimflow.spectral` (only the preprocessing
 definitions).
 """
@@ -80,7 +80,7 @@ class SpectralPrediction:
         overlap2: limit of ``<v_1, w*>^2``.
         top_eigenvalue: limit of ``lambda_1(D_n)``.
         bulk_edge: right edge of the bulk, ``psi(lambda_bar)``.
-        lambda_star, lambda_bar: the roots of MATH.md 4.1.
+        lambda_star, lambda_bar: the roots of docs/math/spectral.md §4.1.
         tau: ``ess sup T(Y)`` used (per alpha: Mondelli-Montanari ``T`` depends on alpha).
         preprocessing: its name.
     """
@@ -282,7 +282,7 @@ def _effective_sup(link, noise: float, pre: Preprocessing, scale: float, t_nodes
             if np.any(tf == np.inf) or tf[-1] - tf[-4] > 1e-6 * (1.0 + abs(tf[-4])):
                 raise _Unbounded(
                     f"preprocessing {pre.name!r} is unbounded above on the labels of link {link.name!r}: the Lu-Li "
-                    "formula needs sup T < inf (MATH.md 4.1); use trimmed:TAU, optimal, mondelli-montanari or a bounded expression")
+                    "formula needs sup T < inf (docs/math/spectral.md §4.1); use trimmed:TAU, optimal, mondelli-montanari or a bounded expression")
             tau = max(tau, float(np.nanmax(tf)))
     for k in pre.kinks:
         k = k * scale
@@ -297,7 +297,7 @@ def _effective_sup(link, noise: float, pre: Preprocessing, scale: float, t_nodes
         if np.any(blows_up):
             raise _Unbounded(
                 f"preprocessing {pre.name!r} has a pole at y = {k:.6g} inside the labels of link {link.name!r}, where "
-                "T -> +inf: the Lu-Li formula needs sup T < inf (MATH.md 4.1)")
+                "T -> +inf: the Lu-Li formula needs sup T < inf (docs/math/spectral.md §4.1)")
     if math.isfinite(pre.sup):
         if pre.sup - tau <= 1e-6 * (1.0 + abs(pre.sup)):
             return float(pre.sup)
@@ -367,7 +367,7 @@ def _resolve(preprocess, alpha: float, clip) -> Preprocessing:
 
 def spectral_prediction(link, preprocess, alpha, *, noise: float = 0.0, clip: float | None = None,
                         refine: int = 1) -> SpectralPrediction:
-    r"""Lu-Li limits of the squared overlap and the top eigenvalue of :math:`D_n` (MATH.md 4.1).
+    r"""Lu-Li limits of the squared overlap and the top eigenvalue of :math:`D_n` (docs/math/spectral.md §4.1).
 
     Args:
         link: the link ``f`` (name, expression in ``z`` or :class:`~mimflow.targets.Link`), one variable.
@@ -392,7 +392,7 @@ def spectral_prediction(link, preprocess, alpha, *, noise: float = 0.0, clip: fl
         >>> float(p.overlap2[0]), round(float(p.overlap2[1]), 4)
         (0.0, 0.6389)
 
-    References: Lu and Li (2017), arXiv 1702.06435, Theorem 1 (MATH.md 4.1).
+    References: Lu and Li (2017), arXiv 1702.06435, Theorem 1 (docs/math/spectral.md §4.1).
     """
     lk = make_link(link)
     if lk.r != 1:
@@ -454,7 +454,7 @@ def weak_recovery_threshold(link, preprocess, *, noise: float = 0.0, clip: float
     r"""``alpha_c``: the smallest ``alpha`` where the Lu-Li overlap of ``T`` becomes positive.
 
     Bisection in ``log alpha`` on the sign of :math:`h(\bar\lambda_\alpha) = \phi - \psi_\alpha` at
-    :math:`\bar\lambda_\alpha` (positive iff weak recovery, MATH.md 4.1), assuming one crossing in
+    :math:`\bar\lambda_\alpha` (positive iff weak recovery, docs/math/spectral.md §4.1), assuming one crossing in
     ``alpha_range``. Returns ``inf`` when there is no recovery even at the top of the range and
     ``alpha_range[0]`` when there is recovery already at its bottom.
 
@@ -485,7 +485,7 @@ def weak_recovery_threshold(link, preprocess, *, noise: float = 0.0, clip: float
 
 
 def mondelli_montanari_threshold(link, *, noise: float = 0.0) -> float:
-    r"""``alpha_u`` of Mondelli and Montanari (2018): :math:`1/\alpha_u = E_Y[(E[s^2|Y] - 1)^2]` (MATH.md 4.2).
+    r"""``alpha_u`` of Mondelli and Montanari (2018): :math:`1/\alpha_u = E_Y[(E[s^2|Y] - 1)^2]` (docs/math/spectral.md §4.2).
 
     Without noise, :math:`E[s^2 | Y = f(s)]` averages :math:`s'^2` over the preimages
     :math:`s'` of :math:`f(s)` with weights :math:`\varphi(s')/|f'(s')|` (the link is split into

@@ -14,11 +14,11 @@ with :math:`\mathcal R` the retraction of the student's constraint (``stiefel``:
 :mod:`mimflow.training._engines`. To first order in :math:`\eta` the polar retraction of a
 Euclidean step is the Riemannian step with the embedded metric, and the column normalisation is
 the spherical step, so the :math:`\eta\to0` limit in time :math:`t = \eta\cdot\mathrm{step}` is the
-population gradient flow of :mod:`mimflow.dynamics` (MATH.md 1.4, 1.7, 2.2).
+population gradient flow of :mod:`mimflow.dynamics` (docs/math/grassmannian-flow.md §1.4, 1.7, 2.2).
 
 Algorithms (:func:`make_algorithm`):
 
-* ``two-timescale`` (MATH.md 1.8-1.9): ``W`` on :math:`\mathrm{St}(d,p)`, the link
+* ``two-timescale`` (docs/math/finite-sample.md §1.8-1.9): ``W`` on :math:`\mathrm{St}(d,p)`, the link
   :math:`\hat f(\lambda) = \sum_{|\beta|\le K}\theta_\beta\phi_\beta(\lambda)` fitted by ridge regression
   on the Hermite features :math:`\phi_\beta` of :math:`W^Tx`,
   :math:`\theta = (\hat\Sigma + \mu\,\mathrm{diag}(q_{|\beta|}^{-1}))^{-1}\hat c`,
@@ -27,12 +27,12 @@ Algorithms (:func:`make_algorithm`):
   (``link_fit="fresh"``) or from exponential moving averages over the training batches with an
   effective window of ``fit_batch`` samples (``"running"``). Then
   :math:`a = (\hat f(\lambda) - y)\nabla\hat f(\lambda)`. As :math:`n\to\infty` the fit is
-  :math:`\theta_\beta = \frac{q}{q+\mu}\,(A_{M^T}f_*)_\beta` (MATH.md 1.3-1.4) and by the envelope
+  :math:`\theta_\beta = \frac{q}{q+\mu}\,(A_{M^T}f_*)_\beta` (docs/math/grassmannian-flow.md §1.3-1.4) and by the envelope
   theorem the gradient is that of the profile loss: the limit is ``make_flow("two-timescale",
   spectrum truncated at K, ridge=mu, kernel_decay=rho)``.
-* ``planted`` (MATH.md 1.7): ``W`` on the Stiefel manifold, link fixed to :math:`f_*`,
+* ``planted`` (docs/math/planted.md §1.7): ``W`` on the Stiefel manifold, link fixed to :math:`f_*`,
   :math:`a = (f_*(\lambda) - y)\nabla f_*(\lambda)`; limit ``make_flow("planted", spectrum)``.
-* ``correlation`` (MATH.md 2.2): ``p`` neurons on the sphere, target :math:`\sum_j\sigma(v_j^Tx)`
+* ``correlation`` (docs/math/neurons.md §2.2): ``p`` neurons on the sphere, target :math:`\sum_j\sigma(v_j^Tx)`
   with unit :math:`v_j` of Gram matrix ``P`` (not orthonormal in general), correlation loss
   :math:`-y\sum_i\sigma(\lambda_i)`, :math:`a_i = -y\,\sigma'(\lambda_i)`. Limit: each column of
   :math:`M = V^TW` follows :math:`\dot m = (P - mm^T)g'(m)`, :math:`g(m) = \sum_k c_k(\sigma)^2 m^k`.
@@ -52,7 +52,7 @@ Population risk, in closed form from the overlaps (never a test set), without th
   :math:`\mathbb{E}[f_*(z)\sigma(\lambda_i)] = \sum_k c_k(\sigma_{q_i})\langle S_k(f_*),
   (M_{\cdot i}/\sqrt{q_i})^{\otimes k}\rangle` and
   :math:`\mathbb{E}[\sigma(\lambda_i)\sigma(\lambda_j)] = \sum_k c_k(\sigma_{q_i})c_k(\sigma_{q_j})\rho_{ij}^k`
-  (Mehler, MATH.md 0), :math:`q_i = Q_{ii}`, :math:`\rho_{ij} = Q_{ij}/\sqrt{q_iq_j}`,
+  (Mehler, docs/conventions.md §0), :math:`q_i = Q_{ii}`, :math:`\rho_{ij} = Q_{ij}/\sqrt{q_iq_j}`,
   :math:`\sigma_q(u) = \sigma(\sqrt q u)`; on the sphere :math:`q_i = 1` and the coefficients are the
   link's own, for ``free`` they are computed by a 160-point Gauss-Hermite rule (exact to rounding for
   smooth activations; for kinked ones such as ``relu`` the quadrature error is ~1e-4).
@@ -203,7 +203,7 @@ def _one_variable(link, what: str):
 
 
 def planted(link, *, noise: float = 0.0, degree: int | None = None) -> TrainingAlgorithm:
-    """Planted Stiefel SGD: the student uses the true link :math:`f_*` (MATH.md 1.7)."""
+    """Planted Stiefel SGD: the student uses the true link :math:`f_*` (docs/math/planted.md §1.7)."""
     from ..dynamics import make_flow
 
     spectrum = _spectrum(link, degree, MAX_DEGREE_BY_R)
@@ -229,7 +229,7 @@ def planted(link, *, noise: float = 0.0, degree: int | None = None) -> TrainingA
 def two_timescale(link, *, student_rank: int | None = None, degree: int | None = None, ridge: float = 0.0,
                   kernel_decay: float = 0.5, link_fit: str = "fresh", fit_batch: int = 2000, refit_every: int = 1,
                   link_speed: float = 100.0, noise: float = 0.0) -> TrainingAlgorithm:
-    r"""Two-timescale Stiefel SGD with the link refitted by ridge regression on Hermite features (MATH.md 1.8).
+    r"""Two-timescale Stiefel SGD with the link refitted by ridge regression on Hermite features (docs/math/finite-sample.md §1.8).
 
     ``link_fit="sgd"`` is the network version: the Hermite-feature coefficients are a second layer trained
     by SGD on the same samples, ``link_speed`` times faster than ``W`` (gradient
@@ -343,7 +343,7 @@ def _teacher_gram(k: int, beta, gram) -> np.ndarray:
 
 def correlation(link, *, teacher_neurons: int = 1, student_neurons: int | None = None, beta=None, gram=None,
                 noise: float = 0.0, degree: int | None = None) -> TrainingAlgorithm:
-    """Correlation-loss neurons on the sphere, target a sum of neurons (MATH.md 2.2)."""
+    """Correlation-loss neurons on the sphere, target a sum of neurons (docs/math/neurons.md §2.2)."""
     _one_variable(link, "the neuron activation")
     k = _positive_int("teacher_neurons", teacher_neurons)
     n = k if student_neurons is None else _positive_int("student_neurons", student_neurons)

@@ -1,4 +1,4 @@
-r"""Hermite features of the local fields and their gradients (the student link of MATH.md 1.8).
+r"""Hermite features of the local fields and their gradients (the student link of docs/math/finite-sample.md §1.8).
 
 For :math:`\lambda = W^T x \in \mathbb{R}^p` and multi-indices :math:`|\beta| \le K` (the order
 of :func:`mimflow.hermite.multi_indices`),

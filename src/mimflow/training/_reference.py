@@ -1,11 +1,11 @@
 r"""The population flow on the same axes as a finite-sample run, and their distance.
 
-:func:`population_reference` integrates the ``eta -> 0`` limit of an algorithm (MATH.md 1.4, 1.7, 2.2)
+:func:`population_reference` integrates the ``eta -> 0`` limit of an algorithm (docs/math/grassmannian-flow.md §1.4, 1.7, 2.2)
 from the *same* initial overlaps ``M(0)`` as the run, saved at the run's times ``t = step * lr``, and
 returns a :class:`~mimflow.dynamics.Trajectory` of the same shape: comparing is a subtraction.
 
 * two-timescale / planted: :func:`mimflow.dynamics.solve_flow` of ``algorithm.flow``;
-* correlation: every column of ``M = V^T W`` follows :math:`\dot m = (P - mm^T)g'(m)` (MATH.md 2.2,
+* correlation: every column of ``M = V^T W`` follows :math:`\dot m = (P - mm^T)g'(m)` (docs/math/neurons.md §2.2,
   :func:`mimflow.dynamics.neuron_vector_field`), integrated with the batched Rosenbrock solver of
   :mod:`mimflow.dynamics` at the run's save times;
 * committee: no population ODE in mimflow (MimflowError).
@@ -31,7 +31,7 @@ def _correlation_field(algo: TrainingAlgorithm):
     r, p = algo.r, algo.p
 
     def field(y):
-        # the columns of M = V^T W are the neurons' overlap vectors m (MATH.md 2.2)
+        # the columns of M = V^T W are the neurons' overlap vectors m (docs/math/neurons.md §2.2)
         return neuron_vector_field(y.reshape(r, p).T, g, P).T.reshape(-1)
 
     def loss(y):
