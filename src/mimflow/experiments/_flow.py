@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .._errors import MimflowError
 from ._config import seed_list, validate_dimensions, validate_seeds
+from ._escape_stats import escape_time_summary, predicted_slope, slope_summary
 from ._runs import RunCommand, RunResult, check_finite_result, register_run_command
 
 MAX_DEGREE_BY_R = {1: 40, 2: 12, 3: 8, 4: 6}
@@ -39,11 +40,14 @@ class FlowConfig(BaseModel):
     seeds: int | list[int] = Field(8, description="a count S (seeds 0..S-1) or a list of seeds (vmapped)")
     rank: int | None = Field(None, ge=1, description="student rank p (default r); planted requires p = r")
     ridge: float = Field(0.0, ge=0.0, description="ridge mu of the link fit (two-timescale; docs/math/finite-sample.md §1.8)")
-    t_max: float | None = Field(None, gt=0.0, description="final time (default: 1000 x the slowest predicted escape)")
+    t_max: float | None = Field(None, gt=0.0, description="horizon; runs not escaped by then are censored (default: "
+                                                          "2 x the predicted 97.5 % quantile of the last escape)")
     degree: int | None = Field(None, ge=1, le=40, description="Hermite truncation degree (default: from the tail)")
     threshold: float = Field(0.5, gt=0.0, lt=1.0, description="singular-value threshold that defines an escape")
     n_save: int = Field(300, ge=10, le=20000, description="number of log-spaced save times")
     rtol: float = Field(1e-7, gt=0.0, lt=1e-2, description="solver relative tolerance")
+    common_seeds: bool = Field(False, description="reuse each seed's random start at every d (common random "
+                                                  "numbers); default: independent starts per d")
 
     @field_validator("d")
     @classmethod
@@ -91,13 +95,46 @@ def link_spectrum_for_flow(link, degree: int | None):
     return spectrum
 
 
-def _default_t_max(predicted: list[float], saddles, d_max: int, algorithm: str) -> float:
-    finite = [t for t in predicted if np.isfinite(t)]
-    if finite:
-        return float(max(1e3, 1e3 * max(finite)))
+HORIZON_QUANTILE = 0.975
+HORIZON_FACTOR = 2.0
+PREDICTION_DRAWS = 4000
+"""Default horizon: ``HORIZON_FACTOR`` x the predicted ``HORIZON_QUANTILE`` quantile of the last
+saddle's escape time at the largest ``d`` (Monte Carlo over ``PREDICTION_DRAWS`` draws of ``M(0)``),
+so that the predicted censored fraction is below 2.5 % at every ``d`` (docs/math/statistics.md)."""
+
+
+def _default_t_max(distributions, saddles, d_max: int, algorithm: str) -> float:
+    tails = [dist.quantile(HORIZON_QUANTILE) for dist in distributions if dist is not None]
+    tails = [float(np.max(q[np.isfinite(q)])) for q in tails if np.any(np.isfinite(q))]
+    if tails:
+        return float(max(1e3, HORIZON_FACTOR * max(tails)))
     s_max = max((s.exponent for s in saddles), default=1)
     power = (s_max - 1) if algorithm == "two-timescale" else max(s_max / 2 - 1, 0)
     return float(max(1e3, 1e3 * d_max**power))
+
+
+def _distribution(spectrum, d: int, *, algorithm: str, student_rank: int, ridge: float, threshold: float):
+    """Predicted law of the escape times at ``d`` (``None`` where the theory has no prediction)."""
+    from .. import theory
+
+    try:
+        return theory.escape_time_distribution(spectrum, d, algorithm=algorithm, student_rank=student_rank,
+                                               ridge=ridge, threshold=threshold, n_draws=PREDICTION_DRAWS, seed=d)
+    except MimflowError:  # planted predictions exist only for links separable in their coordinates
+        return None
+
+
+def _per_seed_predictions(spectrum, M0, d: int, n: int, *, algorithm: str, student_rank: int, ridge: float,
+                          threshold: float) -> np.ndarray:
+    """``(S, n)`` each seed's predicted escape times (NaN where the theory has none, inf: never escapes)."""
+    from .. import theory
+
+    try:
+        x0 = theory.initial_saddle_overlaps(spectrum, M0, algorithm=algorithm)
+        return theory.per_seed_escape_times(spectrum, d, x0, algorithm=algorithm, student_rank=student_rank,
+                                            ridge=ridge, threshold=threshold)
+    except MimflowError:
+        return np.full((np.shape(M0)[0], n), np.nan)
 
 
 def predictions(spectrum, saddles, d: int, *, algorithm: str, student_rank: int, ridge: float, threshold: float):
@@ -113,6 +150,7 @@ def predictions(spectrum, saddles, d: int, *, algorithm: str, student_rank: int,
 
 
 def run_flow(config: FlowConfig, *, progress=None) -> RunResult:
+    import jax
     import xarray as xr
 
     from ..dynamics import haar_overlaps_batch, make_flow, saddle_escape_times, solve_flow
@@ -127,29 +165,40 @@ def run_flow(config: FlowConfig, *, progress=None) -> RunResult:
     flow = make_flow(config.algorithm, spectrum, student_rank=p, ridge=config.ridge)
     saddles = saddle_sequence(flow.spectrum)
     n_dirs = [s.directions for s in saddles]
+    n = len(saddles)
     ds, seeds = config.d_list, config.seed_list
     for d in ds:
         if d < r + p:
             raise MimflowError(f"d = {d} is too small: need d >= r + p = {r + p}")
-    predicted = {d: predictions(spectrum, saddles, d, algorithm=config.algorithm, student_rank=p,
-                                ridge=config.ridge, threshold=config.threshold) for d in ds}
-    t_max = config.t_max or _default_t_max(predicted[ds[-1]], saddles, ds[-1], config.algorithm)
-    trajectories = []
+    theory_kw = dict(algorithm=config.algorithm, student_rank=p, ridge=config.ridge, threshold=config.threshold)
+    predicted = {d: predictions(spectrum, saddles, d, **theory_kw) for d in ds}
+    dists = {d: _distribution(spectrum, d, **theory_kw) for d in ds}
+    t_max = config.t_max or _default_t_max(list(dists.values()), saddles, ds[-1], config.algorithm)
+    trajectories, M0s = [], []
     for i, d in enumerate(ds):
-        M0 = haar_overlaps_batch(d, r, p, seeds)
+        key = None if config.common_seeds else jax.random.fold_in(jax.random.PRNGKey(0), d)
+        M0 = haar_overlaps_batch(d, r, p, seeds, key=key)
+        M0s.append(np.asarray(M0))
         trajectories.append(solve_flow(flow, M0, t_max=t_max, d=d, seeds=seeds, link=link.name,
                                        n_save=config.n_save, rtol=config.rtol))
         if progress is not None:
             progress((i + 1) / len(ds))
     escape = np.stack([saddle_escape_times(tr, n_dirs, config.threshold, flow=flow) for tr in trajectories])  # (D, S, n)
+    seed_pred = np.stack([_per_seed_predictions(spectrum, M0, d, n, **theory_kw) for d, M0 in zip(ds, M0s)])
+    counted = ~np.isinf(seed_pred)  # the theory says "never" from the initial condition alone
     end_points = np.array([[_end_point(flow, tr, j) for j in range(len(seeds))] for tr in trajectories])
     t = trajectories[0].t
     M = np.stack([tr.M for tr in trajectories])
     loss = np.stack([tr.loss for tr in trajectories])
     sv = np.stack([tr.singular_values for tr in trajectories])
     converged = np.stack([tr.converged for tr in trajectories])
-    pred = np.array([predicted[d] for d in ds], dtype=float).reshape(len(ds), len(saddles))
+    pred = np.array([predicted[d] for d in ds], dtype=float).reshape(len(ds), n)
+    qs = [0.1, 0.5, 0.9]
+    quant = np.array([dists[d].values if dists[d] is not None else np.full((3, n), np.nan) for d in ds])  # (D, 3, n)
+    horizons = np.full(len(ds), t_max)
     escaped = np.isfinite(escape)
+    stats, warnings = escape_time_summary(ds, escape, horizons, counted=counted)
+    km = np.array([[-1.0 if v is None else v for v in stats["median_escape_times"][str(d)]] for d in ds])
     ds_xr = xr.Dataset(
         {
             "M": (("d", "seed", "t", "i", "j"), M),
@@ -157,16 +206,24 @@ def run_flow(config: FlowConfig, *, progress=None) -> RunResult:
             "singular_values": (("d", "seed", "t", "k"), sv),
             "escape_time": (("d", "seed", "saddle"), np.where(escaped, escape, -1.0)),
             "escaped": (("d", "seed", "saddle"), escaped),
+            "horizon": (("d",), horizons),
+            "counted": (("d", "seed", "saddle"), counted),
             "predicted_escape_time": (("d", "saddle"), np.where(np.isfinite(pred), pred, -1.0)),
+            "predicted_escape_time_seed": (("d", "seed", "saddle"), np.where(np.isfinite(seed_pred), seed_pred, -1.0)),
+            "predicted_escape_time_quantiles": (("d", "quantile", "saddle"), np.where(np.isfinite(quant), quant, -1.0)),
+            "median_escape_time": (("d", "saddle"), km),
             "converged": (("d", "seed"), converged),
             "end_point": (("d", "seed"), end_points.astype(str)),
         },
-        coords={"d": ds, "seed": seeds, "t": t, "saddle": np.arange(len(saddles)),
+        coords={"d": ds, "seed": seeds, "t": t, "saddle": np.arange(n), "quantile": qs,
                 "saddle_directions": ("saddle", np.array(n_dirs, dtype=int)),
                 "saddle_exponent": ("saddle", np.array([s.exponent for s in saddles], dtype=int))},
         attrs={"link": link.name, "algorithm": config.algorithm, "student_rank": p, "r": r,
                "degree": flow.degree, "truncation_tail": flow.truncation_tail, "ridge": config.ridge,
                "threshold": config.threshold, "t_max": t_max, "escape_time_missing": -1.0,
+               "common_seeds": int(config.common_seeds),
+               "statistics": "docs/math/statistics.md: Kaplan-Meier medians; runs with escaped = False are "
+                             "censored at horizon; counted = False: never escapes from its start (theory)",
                "time_units": "docs/math/grassmannian-flow.md §1.4: loss with factor 1/2, unit learning rate"},
     )
     check_finite_result("flow", ds_xr)
@@ -176,65 +233,64 @@ def run_flow(config: FlowConfig, *, progress=None) -> RunResult:
             runs.append({
                 "d": d, "seed": seed,
                 "escape_times": [float(x) if np.isfinite(x) else None for x in escape[a, j]],
+                "predicted_escape_times": [float(x) if np.isfinite(x) else None for x in seed_pred[a, j]],
                 "final_singular_values": [float(x) for x in sv[a, j, -1]],
                 "converged": bool(converged[a, j]),
                 "end_point": str(end_points[a, j]),
             })
+    tail = flow.truncation_tail
+    if config.degree is not None and tail > 1e-3 * max(float(spectrum.norm2), 1e-300):
+        warnings.append(f"degree {flow.degree} leaves {tail:.3g} of the link's energy out: raise --degree")
     summary = {
         "link": link.name, "algorithm": config.algorithm, "r": r, "student_rank": p, "degree": flow.degree,
-        "truncation_tail": flow.truncation_tail, "t_max": t_max,
+        "truncation_tail": flow.truncation_tail, "t_max": t_max, "common_seeds": config.common_seeds,
         "saddles": [{"directions": s.directions, "exponent": s.exponent} for s in saddles],
         "runs": runs,
         "predicted_escape_times": {str(d): [x if np.isfinite(x) else None for x in predicted[d]] for d in ds},
-        "median_escape_times": {str(d): [_nanmedian(escape[a, :, k]) for k in range(len(saddles))]
-                                for a, d in enumerate(ds)},
+        "predicted_escape_time_quantiles": {
+            str(d): {f"{q:g}": [None if not np.isfinite(x) else float(x) for x in quant[a, i]] for i, q in enumerate(qs)}
+            for a, d in enumerate(ds)},
+        **stats,
     }
     if len(ds) > 1:
-        summary["escape_time_slopes"] = escape_time_slopes(ds, escape, saddles, config.algorithm, predicted)
+        slopes, slope_warnings = escape_time_slopes(ds, escape, saddles, config.algorithm, predicted,
+                                                    horizons=horizons, counted=counted)
+        summary["escape_time_slopes"] = slopes
+        warnings += slope_warnings
+    summary["warnings"] = warnings
     scalars = {
         "converged_fraction": float(np.mean(converged)),
         "global_minimum_fraction": float(np.mean(end_points == "global minimum")),
-        "n_saddles": len(saddles),
-        **{f"median_escape_time_{k}": (_nanmedian(escape[-1, :, k]) or -1.0) for k in range(len(saddles))},
+        "n_saddles": n,
+        **{f"median_escape_time_{k}": float(km[-1, k]) for k in range(n)},
         "wall_seconds": time.perf_counter() - start,
     }
     return RunResult(ds_xr, scalars=scalars, summary=summary)
 
 
-def _loglog_slope(ds, values) -> float | None:
-    values = np.asarray(values, dtype=float)
-    ok = np.isfinite(values) & (values > 0)
-    if ok.sum() < 2:
-        return None
-    return float(np.polyfit(np.log(np.asarray(ds, dtype=float)[ok]), np.log(values[ok]), 1)[0])
+def escape_time_slopes(ds, escape, saddles, algorithm: str, predicted=None, *, horizons=None,
+                       counted=None) -> tuple[list[dict], list[str]]:
+    """Log-log slope of the Kaplan-Meier median escape time of each saddle against ``d``, with its SE.
 
-
-def escape_time_slopes(ds, escape, saddles, algorithm: str, predicted=None) -> list[dict]:
-    """Log-log slope of the median (over seeds) escape time of each saddle against ``d``.
-
-    ``fitted`` is measured; ``asymptotic`` is the exponent of the theory (``s - 1`` two-timescale,
-    ``s/2 - 1`` planted, 0 for the ``log d`` cases); ``predicted`` is the slope of the theory's
-    predicted times over the same ``d`` grid (for the ``log d`` cases this is ``~ 1/log d``, not 0),
-    or the asymptotic exponent when there is no prediction.
+    ``fitted`` +- ``fitted_se`` is measured (bootstrap over seeds, docs/math/statistics.md);
+    ``asymptotic`` is the exponent of the theory (``s - 1`` two-timescale, ``s/2 - 1`` planted, 0 for
+    the ``log d`` cases); ``predicted`` is the slope of the theory's predicted medians over the same
+    ``d`` grid (for the ``log d`` cases this is ``~ 1/log d``, not 0), or the asymptotic exponent
+    when there is no prediction.
     """
-    out = []
-    for k, saddle in enumerate(saddles):
-        med = np.array([np.nanmedian(escape[a, :, k]) if np.any(np.isfinite(escape[a, :, k])) else np.nan
-                        for a in range(len(ds))])
-        s = saddle.exponent
-        asymptotic = float(s - 1) if algorithm == "two-timescale" else float(max(s / 2 - 1, 0.0))
-        pred_slope = None
-        if predicted is not None:
-            pred_slope = _loglog_slope(ds, [predicted[d][k] for d in ds])
-        out.append({"saddle": k, "exponent": s, "fitted": _loglog_slope(ds, med),
-                    "predicted": asymptotic if pred_slope is None else pred_slope, "asymptotic": asymptotic})
-    return out
+    from ..theory import escape_time_slope
 
-
-def _nanmedian(x) -> float | None:
-    x = np.asarray(x, dtype=float)
-    x = x[np.isfinite(x)]
-    return float(np.median(x)) if x.size else None
+    asymptotic = [escape_time_slope(s.exponent, algorithm) for s in saddles]
+    pred = []
+    for k in range(len(saddles)):
+        value = predicted_slope(ds, [predicted[d][k] for d in ds]) if predicted is not None else None
+        pred.append(asymptotic[k] if value is None else value)
+    horizons = np.full(len(ds), np.inf) if horizons is None else horizons
+    slopes, warnings = slope_summary(ds, escape, horizons, counted=counted, predicted=pred, asymptotic=asymptotic)
+    for k, entry in enumerate(slopes):
+        entry["saddle"] = k
+        entry["exponent"] = saddles[k].exponent
+    return slopes, warnings
 
 
 ESCAPING = "escaping plateau"

@@ -1,45 +1,81 @@
-"""Closed-form and quadrature-only predictions. Never imports dynamics or training."""
+"""Closed-form and quadrature-only predictions. Never imports dynamics or training.
 
-from ._exponents import DEFAULT_DEGREE as DEFAULT_DEGREE
-from ._exponents import DEFAULT_RTOL as DEFAULT_RTOL
-from ._exponents import GENERATIVE_RTOL as GENERATIVE_RTOL
-from ._exponents import TAIL_FLOOR as TAIL_FLOOR
-from ._exponents import Exponents as Exponents
-from ._exponents import Saddle as Saddle
-from ._exponents import conditional_hermite_energies as conditional_hermite_energies
-from ._exponents import exponent_status as exponent_status
-from ._exponents import exponents as exponents
-from ._exponents import generative_exponent as generative_exponent
-from ._exponents import hermite_support as hermite_support
-from ._exponents import information_exponent as information_exponent
-from ._exponents import leap_exponent as leap_exponent
-from ._exponents import rotate_spectrum as rotate_spectrum
-from ._exponents import rotation_invariant_leap as rotation_invariant_leap
-from ._exponents import saddle_sequence as saddle_sequence
-from ._escape_times import escape_time_slope as escape_time_slope
-from ._escape_times import fit_loglog_slope as fit_loglog_slope
-from ._escape_times import initial_saddle_overlaps as initial_saddle_overlaps
-from ._escape_times import leading_order_escape_time as leading_order_escape_time
-from ._escape_times import predicted_escape_times as predicted_escape_times
-from ._escape_times import pure_link_escape_time as pure_link_escape_time
-from ._escape_times import saddle_strengths as saddle_strengths
-from ._escape_times import single_index_escape_time as single_index_escape_time
-from ._escape_times import single_index_velocity as single_index_velocity
-from ._neurons import BetaCritical as BetaCritical
-from ._neurons import FixedPoint as FixedPoint
-from ._neurons import average_point_curvatures as average_point_curvatures
-from ._neurons import beta_critical as beta_critical
-from ._neurons import beta_critical_pure_hermite as beta_critical_pure_hermite
-from ._neurons import correlation_coefficients as correlation_coefficients
-from ._neurons import coverage_probability as coverage_probability
-from ._neurons import expected_neurons_needed as expected_neurons_needed
-from ._neurons import nearest_index_vector as nearest_index_vector
-from ._neurons import neuron_search_time as neuron_search_time
-from ._neurons import orthogonal_fixed_points as orthogonal_fixed_points
-from ._neurons import riemannian_hessian as riemannian_hessian
-from ._neurons import search_time_prediction as search_time_prediction
-from ._neurons import success_probability as success_probability
-from ._spectral import SpectralPrediction as SpectralPrediction
-from ._spectral import mondelli_montanari_threshold as mondelli_montanari_threshold
-from ._spectral import spectral_prediction as spectral_prediction
-from ._spectral import weak_recovery_threshold as weak_recovery_threshold
+Names are loaded on first use (PEP 562 ``__getattr__``), so importing one submodule does not
+import the others (``mimflow hermite`` stays under its start-up budget, tests/test_startup.py).
+"""
+
+_LAZY = {
+    "DEFAULT_DEGREE": "._exponents",
+    "DEFAULT_RTOL": "._exponents",
+    "GENERATIVE_RTOL": "._exponents",
+    "TAIL_FLOOR": "._exponents",
+    "Exponents": "._exponents",
+    "Saddle": "._exponents",
+    "conditional_hermite_energies": "._exponents",
+    "exponent_status": "._exponents",
+    "exponents": "._exponents",
+    "generative_exponent": "._exponents",
+    "hermite_support": "._exponents",
+    "information_exponent": "._exponents",
+    "leap_exponent": "._exponents",
+    "rotate_spectrum": "._exponents",
+    "rotation_invariant_leap": "._exponents",
+    "saddle_sequence": "._exponents",
+    "escape_time_slope": "._escape_times",
+    "fit_loglog_slope": "._escape_times",
+    "initial_saddle_overlaps": "._escape_times",
+    "leading_order_escape_time": "._escape_times",
+    "predicted_escape_times": "._escape_times",
+    "pure_link_escape_time": "._escape_times",
+    "saddle_strengths": "._escape_times",
+    "single_index_escape_time": "._escape_times",
+    "single_index_velocity": "._escape_times",
+    "BetaCritical": "._neurons",
+    "FixedPoint": "._neurons",
+    "average_point_curvatures": "._neurons",
+    "beta_critical": "._neurons",
+    "beta_critical_pure_hermite": "._neurons",
+    "correlation_coefficients": "._neurons",
+    "coverage_probability": "._neurons",
+    "expected_neurons_needed": "._neurons",
+    "nearest_index_vector": "._neurons",
+    "neuron_search_time": "._neurons",
+    "orthogonal_fixed_points": "._neurons",
+    "riemannian_hessian": "._neurons",
+    "search_time_prediction": "._neurons",
+    "success_probability": "._neurons",
+    "SpectralPrediction": "._spectral",
+    "mondelli_montanari_threshold": "._spectral",
+    "spectral_prediction": "._spectral",
+    "weak_recovery_threshold": "._spectral",
+    "EscapeTimeDistribution": "._escape_distribution",
+    "escape_time_distribution": "._escape_distribution",
+    "per_seed_escape_times": "._escape_distribution",
+    "sample_initial_overlaps": "._escape_distribution",
+    "CensoredMedian": "._statistics",
+    "SlopeEstimate": "._statistics",
+    "censored_median": "._statistics",
+    "loglog_slope": "._statistics",
+    "loglog_slope_with_error": "._statistics",
+    "type1_median": "._statistics",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str):
+    """Load the public name ``name`` (and its module) on first access."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mimflow.theory' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+from ._statistics import MAX_CENSORED_FRACTION as MAX_CENSORED_FRACTION
+from ._statistics import MIN_RUNS as MIN_RUNS

@@ -809,12 +809,11 @@ def initial_saddle_overlaps(spectrum, M0, *, algorithm: str = "two-timescale", r
         if u + n > p:
             out[:, j] = 0.0
         else:
-            for i in range(S):
-                Y = Mt[i, u:u + n]
-                if u:
-                    Q = np.linalg.qr(Mt[i, :u].T)[0]  # orthonormal basis of the learned rows (p x u)
-                    Y = Y - (Y @ Q) @ Q.T
-                out[i, j] = float(np.linalg.eigvalsh(Y @ Y.T)[0])
+            Y = Mt[:, u:u + n]  # (S, n, p)
+            if u:
+                Q = np.linalg.qr(np.swapaxes(Mt[:, :u], 1, 2))[0]  # (S, p, u): basis of the learned rows
+                Y = Y - (Y @ Q) @ np.swapaxes(Q, 1, 2)
+            out[:, j] = np.linalg.eigvalsh(Y @ np.swapaxes(Y, 1, 2))[:, 0]
         u += n
     return out[0] if single else out
 
