@@ -18,9 +18,11 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from scipy import stats
+
 from ._io import atomic_write_json
 
-__all__ = ["ClaimCheck", "check_claim", "read_claims", "write_claims"]
+__all__ = ["ClaimCheck", "check_claim", "coverage_claim", "read_claims", "write_claims"]
 
 CLAIMS_FILE = "claims.json"
 
@@ -55,20 +57,28 @@ class ClaimCheck:
 
 def check_claim(claim: str, paper: str, quantity: str, *, predicted: float | None, measured: float | None,
                 ci95: tuple[float, float] | None = None, se: float | None = None, tolerance: float = 0.0,
-                note: str = "", details: dict | None = None) -> ClaimCheck:
+                family: int = 1, note: str = "", details: dict | None = None) -> ClaimCheck:
     """A :class:`ClaimCheck` with its verdict.
 
     Give the measured interval either as ``ci95 = (lo, hi)`` or as a standard error ``se`` (then the
     interval is ``measured +- 1.96 se``). ``holds`` is ``lo - tolerance <= predicted <= hi + tolerance``;
-    it is ``False`` when anything needed is missing or not finite.
+    it is ``False`` when anything needed is missing or not finite. ``family``: the number of claims of
+    the same kind checked together (e.g. one slope per saddle); with ``se`` the verdict then uses the
+    Bonferroni interval ``measured +- z se``, ``z = Phi^-1(1 - 0.025/family)``, so that all of them hold
+    together with probability >= 95 % when the theory is right (``measured_ci95`` stays the 95 % one).
     """
+    verdict = ci95
     if ci95 is None and se is not None and measured is not None:
         ci95 = (measured - 1.96 * se, measured + 1.96 * se)
-    values = [predicted, measured] + (list(ci95) if ci95 is not None else [None])
-    ok = all(v is not None and math.isfinite(float(v)) for v in values)
-    holds = bool(ok and ci95[0] - tolerance <= predicted <= ci95[1] + tolerance)
+        z = float(stats.norm.ppf(1 - 0.025 / max(int(family), 1)))
+        verdict = (measured - z * se, measured + z * se)
+        if family > 1:
+            note = (note + "; " if note else "") + f"verdict at Bonferroni level over {family} claims (z = {z:.2f})"
+    values = [predicted, measured] + (list(verdict) if verdict is not None else [None])
+    ok = all(v is not None and not math.isnan(float(v)) for v in values) and math.isfinite(float(predicted))
+    holds = bool(ok and verdict[0] - tolerance <= predicted <= verdict[1] + tolerance)
     ci = (float(ci95[0]), float(ci95[1])) if ci95 is not None and all(
-        v is not None and math.isfinite(float(v)) for v in ci95) else None
+        v is not None and not math.isnan(float(v)) for v in ci95) else None
     return ClaimCheck(claim, paper, quantity, None if predicted is None else float(predicted),
                       None if measured is None else float(measured), ci, holds, float(tolerance), note,
                       dict(details or {}))
@@ -87,3 +97,20 @@ def read_claims(out_dir: str | Path) -> list[dict]:
     if not path.exists():
         return []
     return json.loads(path.read_text())
+
+
+def coverage_claim(claim: str, paper: str, quantity: str, inside: list[bool], *, level: float = 0.95,
+                   note: str = "") -> ClaimCheck:
+    """Aggregate check of many 95 % intervals: the share that contain their prediction.
+
+    When the theory is right each interval covers with probability ``level``; the claim holds when
+    ``level`` lies inside the exact (Clopper-Pearson) 95 % interval of the observed share. One check
+    instead of one per interval, so that a correct theory does not fail 1 in 20 of them.
+    """
+    n, k = len(inside), int(sum(bool(x) for x in inside))
+    if n == 0:
+        return check_claim(claim, paper, quantity, predicted=level, measured=None, note=note)
+    ci = stats.binomtest(k, n).proportion_ci(0.95, method="exact")
+    return check_claim(claim, paper, quantity, predicted=level, measured=k / n, ci95=(ci.low, ci.high),
+                       note=(note + "; " if note else "") + f"{k} of {n} intervals contain their prediction",
+                       details={"inside": [bool(x) for x in inside]})

@@ -317,27 +317,49 @@ def _end_point(flow, traj, j: int) -> str:
     return label
 
 
+def escape_arrays(summary, ds) -> dict:
+    """NumPy arrays of the censoring-aware summary for figures: ``medians (D, n)`` (NaN: censored),
+    ``ci95 (D, n, 2)`` (NaN: open), ``censored (D, n)``, ``quantiles (D, 3, n)`` (NaN: no prediction)."""
+    keys = [str(d) for d in ds]
+
+    def arr(values):
+        return np.array([[np.nan if v is None else v for v in row] for row in values], dtype=float)
+
+    medians = arr([summary["median_escape_times"][k] for k in keys])
+    ci = np.array([[[np.nan if v is None else v for v in pair] for pair in summary["median_escape_times_ci95"][k]]
+                   for k in keys], dtype=float)
+    quant = summary.get("predicted_escape_time_quantiles", {})
+    q = np.array([[[np.nan if v is None else v for v in quant[k][level]] for level in ("0.1", "0.5", "0.9")]
+                  if k in quant else np.full((3, medians.shape[1]), np.nan) for k in keys], dtype=float)
+    censored = np.array([summary["median_censored"][k] for k in keys], dtype=bool)
+    return {"medians": medians, "ci95": ci, "censored": censored, "quantiles": q}
+
+
 def plot_flow(dataset, summary, path) -> None:
-    """Singular values of M vs time (log t) with predicted escapes; escape time vs d when several d."""
-    from ..plotting import plot_escape_times_vs_d, plot_singular_values
-    from ..plotting import new_figure
+    """Singular values of M vs time (log t) with predicted escapes; with several d: escape time vs d
+    (median, CI, predicted band) and each seed's escape time against its own prediction."""
+    from ..plotting import new_figure, plot_escape_per_seed, plot_escape_times_vs_d, plot_singular_values
     from ._io import atomic_savefig
 
     ds_values = [int(x) for x in dataset["d"].values]
     several = len(ds_values) > 1
-    fig, axes = new_figure(2 if several else 1, 1, width=4.6, height=3.4)
+    fig, axes = new_figure(3 if several else 2, 1, width=4.3, height=3.4)
     d_show = ds_values[-1]
     sub = dataset.sel(d=d_show)
     pred = sub["predicted_escape_time"].values
     plot_singular_values(axes[0, 0], sub["t"].values, sub["singular_values"].values,
                          predicted=[x for x in pred if x > 0],
                          title=f"{dataset.attrs['link']} ({dataset.attrs['algorithm']}), d = {d_show}")
+    esc = np.where(dataset["escaped"].values, dataset["escape_time"].values, np.nan)
+    seed_pred = dataset["predicted_escape_time_seed"].values
+    plot_escape_per_seed(axes[0, -1], np.where(seed_pred > 0, seed_pred, np.nan), esc,
+                         horizon=float(np.max(dataset["horizon"].values)))
+    axes[0, -1].set_title("each seed: measured vs its own prediction", fontsize=9)
     if several:
-        esc = np.where(dataset["escaped"].values, dataset["escape_time"].values, np.nan)
-        plot_escape_times_vs_d(axes[0, 1], np.array(ds_values), esc,
-                               np.where(dataset["predicted_escape_time"].values > 0,
-                                        dataset["predicted_escape_time"].values, np.nan),
-                               slopes=summary.get("escape_time_slopes"))
+        arrays = escape_arrays(summary, ds_values)
+        plot_escape_times_vs_d(axes[0, 1], np.array(ds_values), arrays["medians"], arrays["ci95"],
+                               arrays["quantiles"], escape_times=esc, slopes=summary.get("escape_time_slopes"),
+                               censored=arrays["censored"])
     fig.tight_layout()
     atomic_savefig(fig, path)
 

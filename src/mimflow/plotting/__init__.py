@@ -1,5 +1,6 @@
 """Figures from stored NumPy arrays (never runs a simulation)."""
 
+from ._flows import plot_escape_per_seed as plot_escape_per_seed
 from ._flows import plot_escape_times_vs_d as plot_escape_times_vs_d
 from ._flows import plot_singular_values as plot_singular_values
 from ._flows import plot_trap_probability as plot_trap_probability
@@ -14,3 +15,4 @@ from ._neurons import plot_coverage as plot_coverage
 from ._neurons import plot_neuron_overlaps as plot_neuron_overlaps
 from ._neurons import plot_phase_diagram as plot_phase_diagram
 from ._spectral_init import plot_overlap_vs_alpha as plot_overlap_vs_alpha
+from ._amp import plot_gamp_vs_state_evolution as plot_gamp_vs_state_evolution, plot_limits_vs_alpha as plot_limits_vs_alpha
