@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -15,7 +16,10 @@ import typer
 
 from .._errors import MimflowError
 
+from ._lazy import LazyRunGroup, add_lazy_run_command  # noqa: E402
+
 app = typer.Typer(
+    cls=LazyRunGroup,  # run commands are built on first use: `mimflow --help` imports none of them
     name="mimflow",
     help="Gradient-based learning of Gaussian single- and multi-index models: Hermite toolkit, "
     "exponents, population dynamics, training and theory.",
@@ -159,21 +163,46 @@ def demo(
     table.add_column("new dirs", justify="right")
     table.add_column("s", justify="right")
     d_big = str(headline["d"][-1])
-    table.add_column(f"median escape (d={d_big})", justify="right")
-    table.add_column(f"predicted (d={d_big})", justify="right")
-    table.add_column("slope vs d: fitted / predicted", justify="right")
+    table.add_column(f"median escape (d={d_big}) [95 % CI]", justify="right")
+    table.add_column(f"predicted median [10-90 %]", justify="right")
+    table.add_column("slope vs d: fitted +- SE (theory)", justify="right")
     for k, saddle in enumerate(headline["saddles"]):
-        med = headline["median_escape_times"][d_big][k]
-        pred = headline["predicted_escape_times"][d_big][k]
-        slope = (headline.get("escape_time_slopes") or [{}] * (k + 1))[k]
-        fitted = slope.get("fitted")
         table.add_row(str(k + 1), str(saddle["directions"]), str(saddle["exponent"]),
-                      "-" if med is None else f"{med:.4g}", "-" if pred is None else f"{pred:.4g}",
-                      f"{fitted:.2f} / {slope.get('predicted', float('nan')):.2f}" if fitted is not None else "-")
+                      _median_cell(headline, d_big, k), _band_cell(headline, d_big, k),
+                      (headline.get("escape_time_slopes") or [{}] * (k + 1))[k].get("text", "-"))
     console.print(table)
+    _print_claims(console, headline.get("claims", []))
+    for warning in headline.get("warnings", []):
+        console.print(f"[yellow]warning:[/yellow] {warning}")
     console.print(f"wrote {len(headline['files'])} files in {headline['seconds']:.1f} s to [bold]{out}[/bold]:")
     for path in headline["files"]:
         console.print(f"  {path}")
+
+
+def _median_cell(headline, d: str, k: int) -> str:
+    med = headline["median_escape_times"][d][k]
+    lo, hi = headline["median_escape_times_ci95"][d][k]
+    if med is None:
+        return f"> {lo:.3g} (censored)" if lo is not None else "-"
+    return f"{med:.3g} [{lo:.3g}, {'open' if hi is None else f'{hi:.3g}'}]"
+
+
+def _band_cell(headline, d: str, k: int) -> str:
+    q = headline.get("predicted_escape_time_quantiles", {}).get(d)
+    if q is None or q["0.5"][k] is None:
+        return "-"
+    return f"{q['0.5'][k]:.3g} [{q['0.1'][k]:.3g}, {q['0.9'][k]:.3g}]"
+
+
+def _print_claims(console, claims) -> None:
+    """One line per claim: verdict, measured [CI] vs predicted."""
+    for c in claims:
+        ci = c.get("measured_ci95")
+        measured = "-" if c.get("measured") is None else f"{c['measured']:.4g}"
+        interval = "" if not ci else f" [{ci[0]:.4g}, {'open' if ci[1] is None else f'{ci[1]:.4g}'}]"
+        predicted = "-" if c.get("predicted") is None else f"{c['predicted']:.4g}"
+        verdict = "[green]holds[/green]" if c["holds"] else "[red]does not hold[/red]"
+        console.print(f"{verdict}: {c['claim']} -- measured {measured}{interval}, predicted {predicted}")
 
 
 @app.command()
@@ -181,20 +210,66 @@ def reproduce(
     name: Optional[str] = typer.Argument(None, help="a registered reproduction (omit to list them)"),
     quick: bool = typer.Option(False, "--quick", help="a fast, smaller version"),
     out: Path = typer.Option(DEFAULT_OUT, "--out", help="output folder (the reproduction writes into OUT/NAME)"),
+    run_all: bool = typer.Option(False, "--all", help="run every reproduction and print one table of claims and verdicts"),
+    as_json: bool = typer.Option(False, "--json", help="print the claims (and written files) as one JSON object"),
 ):
-    """Reproduce a named figure with its data, or list the registry."""
-    from ..experiments import list_reproductions
+    """Reproduce a named figure with its data and check the paper's claim, or list the registry.
+
+    Every reproduction checks stated claims (theorem, scaling law, threshold): each prints the
+    measured value with its 95 % CI beside the prediction and a verdict (docs/math/statistics.md).
+    Exit status 1 when a claim does not hold.
+    """
+    from ..experiments import list_reproductions, read_claims
     from ..experiments import reproduce as run_reproduction
 
     console = _console()
-    if name is None:
+    if name is None and not run_all:
         for rep in list_reproductions():
             console.print(f"[bold]{rep.name}[/bold]  {rep.description}")
         return
-    paths = run_reproduction(name, out, quick=quick)
-    console.print(f"reproduction {name}: wrote")
-    for path in paths:
-        console.print(f"  {path}")
+    if name is not None and run_all:
+        raise MimflowError("give a reproduction NAME or --all, not both")
+    names = [rep.name for rep in list_reproductions()] if run_all else [name]
+    report = {}
+    for rep_name in names:
+        start = time.perf_counter()
+        paths = run_reproduction(rep_name, out, quick=quick)
+        claims = read_claims(Path(out) / rep_name)
+        report[rep_name] = {"files": [str(p) for p in paths], "claims": claims,
+                            "seconds": time.perf_counter() - start}
+        if not as_json:
+            console.print(f"reproduction {rep_name} ({report[rep_name]['seconds']:.0f} s): wrote")
+            for path in paths:
+                console.print(f"  {path}")
+            if not run_all:
+                _print_claims(console, claims)
+    failed = sum(not c["holds"] for r in report.values() for c in r["claims"])
+    if as_json:
+        _print_json({"reproductions": report, "claims_failed": failed})
+    elif run_all:
+        _claims_table(console, report)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _claims_table(console, report) -> None:
+    from rich.table import Table
+
+    table = Table(title="claims checked by the reproductions (measured with its 95 % CI vs predicted)")
+    for col, justify in (("reproduction", "left"), ("claim", "left"), ("measured [95 % CI]", "right"),
+                         ("predicted", "right"), ("verdict", "left")):
+        table.add_column(col, justify=justify)
+    for rep_name, rep in report.items():
+        if not rep["claims"]:
+            table.add_row(rep_name, "(no claim: a figure only)", "-", "-", "-")
+        for c in rep["claims"]:
+            ci = c.get("measured_ci95")
+            measured = "-" if c.get("measured") is None else f"{c['measured']:.4g}"
+            if ci:
+                measured += f" [{ci[0]:.3g}, {'open' if ci[1] is None else f'{ci[1]:.3g}'}]"
+            table.add_row(rep_name, c["claim"], measured, "-" if c.get("predicted") is None else f"{c['predicted']:.4g}",
+                          "[green]holds[/green]" if c["holds"] else "[red]does not hold[/red]")
+    console.print(table)
 
 
 # Run commands (issue 3): each is generated from its pydantic config model; add one line per command.
@@ -202,15 +277,22 @@ from ._runs import add_run_command  # noqa: E402
 from ._sweep import SWEEP_CONTEXT, results_app  # noqa: E402
 from ._sweep import sweep as _sweep_command  # noqa: E402
 
-add_run_command(app, "hermite-mc")
-add_run_command(app, "flow")
-add_run_command(app, "train")
-add_run_command(app, "neurons")
-add_run_command(app, "spectral")
-add_run_command(app, "dmft")
+# Lazily built (cli/_lazy.py): the help text is the command's RunCommand.description (tests/test_startup.py).
+add_lazy_run_command(app, "hermite-mc", "Monte Carlo estimates of the Hermite coefficients c_k of LINK against the exact ones")
+add_lazy_run_command(app, "flow", "population gradient flow (two-timescale or planted) with saddle escape times beside the theory")
+add_lazy_run_command(app, "train", "finite-sample training (online SGD, reduced or d-dimensional; full-batch GD) beside the population flow")
+add_lazy_run_command(app, "neurons", "correlation-loss neurons vs sum-of-neurons targets: search phase, index vectors reached, coverage "
+                     "and beta_c (docs/math/neurons.md §2). Also: `mimflow neurons beta-c SIGMA --k K` and `mimflow neurons "
+                     "phase-diagram SIGMA --k K1,K2 --beta B1,B2 --d D --seeds S`.")
+add_lazy_run_command(app, "spectral", "spectral estimator: Lu-Li overlap and top eigenvalue vs alpha, weak-recovery threshold, "
+                     "finite-d Lanczos runs")
+add_lazy_run_command(app, "dmft", "DMFT of full-batch GD after a spectral/random/warm start (docs/math/dmft.md §3), with finite-d GD beside it")
+add_lazy_run_command(app, "amp", "Bayes-optimal and AMP overlaps and MSE vs alpha (state evolution, replica free entropy), thresholds, GAMP on samples")
 # `mimflow neurons beta-c ...` / `mimflow neurons phase-diagram ...` are routed to these hidden commands by main()
-add_run_command(app, "neurons-beta-c", hidden=True)
-add_run_command(app, "neurons-phase-diagram", hidden=True)
+add_lazy_run_command(app, "neurons-beta-c", "critical equal angle beta_c where the average fixed point turns into a minimum "
+                     "(docs/math/neurons.md §2.4)", hidden=True)
+add_lazy_run_command(app, "neurons-phase-diagram", "what gradient flow reaches over (beta, k) with equal angles, with beta_c "
+                     "(docs/math/neurons.md §2.4)", hidden=True)
 NEURONS_SUBCOMMANDS = ("beta-c", "phase-diagram")
 app.command("sweep", context_settings=SWEEP_CONTEXT)(_sweep_command)
 app.add_typer(results_app, name="results")
@@ -249,6 +331,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         _fail("interrupted")
+    except Exception as exc:  # out of memory in the backend: one line, not a traceback
+        from ..experiments._bounds import out_of_memory_message
+
+        message = out_of_memory_message(exc)
+        if message is None:
+            raise
+        _fail(message)
     else:
         if isinstance(result, int) and result:
             sys.exit(result)

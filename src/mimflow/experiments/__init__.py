@@ -1,25 +1,55 @@
-"""Runs, reports, reproductions: the edge between the library and its users."""
+"""Runs, reports, reproductions: the edge between the library and its users.
 
-from ._demo import hermite_headline as hermite_headline
-from ._io import atomic_write_json as atomic_write_json
-from ._io import atomic_write_text as atomic_write_text
-from ._registry import list_reproductions as list_reproductions
-from ._registry import register as register
-from ._registry import reproduce as reproduce
-from ._reports import exponents_report as exponents_report
-from ._reports import hermite_report as hermite_report
-from ._config import resolve_config as resolve_config
-from ._runs import RunCommand as RunCommand
-from ._runs import RunResult as RunResult
-from ._runs import check_finite_result as check_finite_result
-from ._runs import get_run_command as get_run_command
-from ._runs import list_run_commands as list_run_commands
-from ._runs import register_run_command as register_run_command
-from ._store import export_results as export_results
-from ._store import list_runs as list_runs
-from ._store import load_run as load_run
-from ._store import run_and_store as run_and_store
-from ._store import run_id as run_id
-from ._sweep import SweepReport as SweepReport
-from ._sweep import plan_sweep as plan_sweep
-from ._sweep import run_sweep as run_sweep
+The names below are loaded on first use (PEP 562 ``__getattr__``): the command line imports this
+package to build its options, and a command that does not compute must not import JAX, xarray,
+Dask or matplotlib (tests/test_startup.py).
+"""
+
+_LAZY = {
+    "hermite_headline": "._demo",
+    "ClaimCheck": "._claims",
+    "check_claim": "._claims",
+    "coverage_claim": "._claims",
+    "read_claims": "._claims",
+    "write_claims": "._claims",
+    "atomic_write_json": "._io",
+    "atomic_write_text": "._io",
+    "list_reproductions": "._registry",
+    "register": "._registry",
+    "reproduce": "._registry",
+    "exponents_report": "._reports",
+    "hermite_report": "._reports",
+    "resolve_config": "._config",
+    "RunCommand": "._runs",
+    "RunResult": "._runs",
+    "check_finite_result": "._runs",
+    "get_run_command": "._runs",
+    "list_run_commands": "._runs",
+    "register_run_command": "._runs",
+    "export_results": "._store",
+    "list_runs": "._store",
+    "load_run": "._store",
+    "run_and_store": "._store",
+    "run_id": "._store",
+    "SweepReport": "._sweep",
+    "plan_sweep": "._sweep",
+    "run_sweep": "._sweep",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str):
+    """Load the public name ``name`` (and its module) on first access."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mimflow.experiments' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
