@@ -114,6 +114,8 @@ def exponents(
     from ..experiments import exponents_report
 
     report = exponents_report(link, degree)
+    for warning in report["warnings"]:
+        sys.stderr.write(f"warning: {warning}\n")
     if as_json:
         _print_json(report)
         return

@@ -65,18 +65,38 @@ def hermite_report(spec, degree: int | None = None, *, method: str = "auto") -> 
     }
 
 
+AUTO_DEGREE_CAP = {1: 40, 2: 12, 3: 8, 4: 6}
+"""Largest degree ``mimflow exponents`` raises to on its own when the default one is too low for the link."""
+
+
 def exponents_report(spec, degree: int | None = None) -> dict[str, Any]:
     """Information, generative (r = 1), leap exponents and the saddle sequence of a link.
 
     Keys: ``link``, ``r``, ``degree``, ``information_exponent``, ``leap_exponent``,
     ``generative_exponent`` (``None`` where undefined: r > 1 or a constant link),
     ``rotation_invariant_leap``, ``saddles`` (list of ``{"directions": n, "exponent": s,
-    "escape_time_scaling": "d^(s-1)" or "log d"}``), ``threshold``.
+    "escape_time_scaling": "d^(s-1)" or "log d"}``), ``threshold``, ``above_degree`` and
+    ``saddles_complete`` (see :class:`mimflow.theory.Exponents`), ``warnings``.
+
+    Without ``degree``, a spectrum whose exponents lie above the default degree is recomputed at
+    higher degrees (up to :data:`AUTO_DEGREE_CAP`); what is still above it is a warning, never a
+    silent ``None``.
     """
     from ..theory import exponents
 
     link = make_link(spec)
     result = exponents(link, degree=degree)
+    if degree is None:
+        cap = AUTO_DEGREE_CAP.get(link.r, result.degree)
+        while (result.above_degree or not result.saddles_complete) and result.degree < cap:
+            result = exponents(link, degree=min(cap, result.degree + (4 if link.r == 1 else 2)))
+    warnings = []
+    if result.above_degree:
+        warnings.append(f"no non-zero Hermite coefficient up to degree {result.degree}: the exponents are above it "
+                        f"(null); rerun with --degree > {result.degree} (the cost grows like r^K)")
+    elif not result.saddles_complete:
+        warnings.append(f"the saddles found up to degree {result.degree} do not span all {link.r} directions: "
+                        f"later saddles may lie above it; rerun with --degree > {result.degree}")
     saddles = [
         {
             "directions": int(s.directions),
@@ -95,6 +115,9 @@ def exponents_report(spec, degree: int | None = None) -> dict[str, Any]:
         "rotation_invariant_leap": result.rotation_invariant_leap,
         "saddles": saddles,
         "threshold": result.rtol,
+        "above_degree": bool(result.above_degree),
+        "saddles_complete": bool(result.saddles_complete),
+        "warnings": warnings,
     }
 
 

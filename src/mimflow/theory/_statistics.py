@@ -10,8 +10,9 @@ the median down, more so at large ``d`` where more runs are censored.
   pointwise 95 % band of :math:`\hat S` (``method="log-log"``, Kalbfleisch-Prentice): all ``t``
   with :math:`S_{lo}(t) \le 1/2 \le S_{hi}(t)`, i.e. from the first time the lower band crosses 1/2 to
   the first time the upper band does (Brookmeyer and Crowley 1982). When :math:`\hat S` never reaches
-  1/2 the median itself is censored: reported as ``None`` with ``median_censored = True`` and the lower
-  bound ``> t_max``; when the upper band never reaches 1/2 the interval is open above (``hi = None``).
+  1/2 the median itself is censored: reported as ``None`` with ``median_censored = True`` (it is only
+  known to be ``> t_max``; the interval keeps the lower end of the band and is open above); when the
+  upper band never reaches 1/2 the interval is open above (``hi = None``).
 * **One horizon per sample** (type-I censoring, every censored run at a time :math:`\ge` every
   observed escape) is what every mimflow engine produces. Then the Kaplan-Meier curve *is* the
   empirical survival function with the censored runs placed at :math:`+\infty`, and its median is
