@@ -120,11 +120,21 @@ def add_run_command(app: typer.Typer, name: str, *, hidden: bool = False) -> Non
 
 
 def run_and_print(command, config, *, out: Optional[Path], as_json: bool, plot: Optional[Path] = None) -> None:
-    """Run (or reuse from ``out``) with a progress bar on stderr, then print the summary (JSON or a table)."""
+    """Run (or reuse from ``out``) with a progress bar on stderr, then print the summary (JSON or a table).
+
+    ``out`` and ``plot`` are checked before the run starts (a writable folder, a known figure format),
+    so a bad output path costs no computation; a figure that cannot be written at the end is one error
+    line after the summary is printed (and, with ``--out``, after the run is stored).
+    """
     import json
 
     from ..experiments._io import to_jsonable
+    from ..experiments._paths import check_out_dir, check_plot_path
 
+    if out is not None:
+        check_out_dir(out)
+    if plot is not None:
+        check_plot_path(plot)
     info: dict[str, Any] = {}
     with _progress_bar(command.name) as progress:
         if out is not None:
@@ -138,9 +148,29 @@ def run_and_print(command, config, *, out: Optional[Path], as_json: bool, plot: 
         else:
             result = command.run(config, progress=progress)
             summary, dataset = result.summary, result.dataset
+    for warning in summary.get("warnings", []) or []:  # also in the JSON "warnings" list
+        sys.stderr.write(f"warning: {warning}\n")
+    plot_error = None
     if plot is not None:
-        command.plot(dataset, summary, plot)
-        info["plot"] = str(plot)
+        try:
+            command.plot(dataset, summary, plot)
+            info["plot"] = str(plot)
+        except OSError as exc:
+            plot_error = f"cannot write the figure {str(plot)!r} ({exc.strerror or exc})"
+    _print_summary(command, summary, info, as_json)
+    if plot_error is not None:
+        from .._errors import MimflowError
+
+        keep = (f"; the run is stored in {info['path']}: rerun the same command with --out {out} to plot it"
+                if "path" in info else "; the summary above is complete")
+        raise MimflowError(plot_error + keep)
+
+
+def _print_summary(command, summary: dict, info: dict, as_json: bool) -> None:
+    import json
+
+    from ..experiments._io import to_jsonable
+
     if as_json:
         sys.stdout.write(json.dumps(to_jsonable({**summary, **info})) + "\n")
         return
@@ -154,9 +184,11 @@ def run_and_print(command, config, *, out: Optional[Path], as_json: bool, plot: 
     for key, value in to_jsonable(summary).items():
         table.add_row(key, _short(value))
     console.print(table)
-    if info:
+    if "run_id" in info:
         verb = "reused stored run" if info["reused"] else "stored run"
         console.print(f"{verb} {info['run_id']} at {info['path']}")
+    if "plot" in info:
+        console.print(f"figure: {info['plot']}")
 
 
 class _progress_bar:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import matplotlib.ticker
 import numpy as np
 
 
@@ -79,6 +80,8 @@ def plot_escape_times_vs_d(ax, ds, medians, ci95, predicted_quantiles=None, *, e
             ax.fill_between(ds, q[:, 0, k], q[:, 2, k], color=color, alpha=0.12, lw=0)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.set_xticks(ds, [f"{int(d):d}" for d in ds])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("dimension $d$")
     ax.set_ylabel("escape time: median, 95 % CI")
     ax.legend(frameon=False, fontsize=6.5, title="dashed: predicted median; band: 10-90 %", title_fontsize=6.5)
