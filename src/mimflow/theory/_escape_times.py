@@ -12,8 +12,8 @@ the same thing). We write :math:`m` for a singular value and :math:`x = m^2` for
 eigenvalue of :math:`G = M M^T` (:math:`x = G_{vv}` for a unit teacher direction ``v``), so the
 threshold on ``x`` is :math:`\theta^2 = 1/4`.
 
-1. Single index (docs/math/grassmannian-flow.md §1.4, 1.6, 1.7)
----------------------------------------
+1. Single index (docs/math/grassmannian-flow.md §1.4, docs/math/saddles.md §1.6, docs/math/planted.md §1.7)
+-----------------------------------------------------------------------------------------------------------
 With :math:`f_* = \sum_k \alpha_k h_k` (:math:`\alpha_k = c_k`) and :math:`m = w_*^T w`, the two flows
 are closed scalar ODEs :math:`\dot m = v(m)`,
 
@@ -185,7 +185,8 @@ singular values).
 
 References:
     Bietti, Bruna, Pillaud-Vivien, "On learning Gaussian multi-index models with gradient flow",
-    arXiv:2310.19793 (Thm 1.4/3.25, Remark 3.13, Thm 4.1; docs/math/grassmannian-flow.md §1.4-1.8).
+    arXiv:2310.19793 (Thm 1.4/3.25, Remark 3.13, Thm 4.1; docs/math/grassmannian-flow.md §1.4, docs/math/saddles.md §1.6,
+    docs/math/planted.md §1.7, docs/math/finite-sample.md §1.8).
 """
 
 from __future__ import annotations
@@ -203,6 +204,7 @@ from .._errors import MimflowError, check_finite
 from ..hermite._coefficients import HermiteSpectrum
 from ..hermite._multiindex import MultivariateSpectrum, coefficients_to_tensor, tensor_to_coefficients
 from ._exponents import DEFAULT_RTOL, _apply_to_modes, as_multivariate, saddle_sequence
+from ._statistics import loglog_slope
 
 ALGORITHMS = ("two-timescale", "planted")
 DEFAULT_THRESHOLD = 0.5
@@ -309,7 +311,7 @@ def _coefficients_1d(spectrum_1d) -> np.ndarray:
 
 
 def single_index_velocity(m, alpha2, *, algorithm: str):
-    r"""The single-index flow :math:`\dot m = v(m)` (docs/math/grassmannian-flow.md §1.4, 1.7), vectorised in ``m``.
+    r"""The single-index flow :math:`\dot m = v(m)` (docs/math/grassmannian-flow.md §1.4, docs/math/planted.md §1.7), vectorised in ``m``.
 
     ``alpha2[k]`` is :math:`\alpha_k^2` for ``k = 0..K`` (entry 0 ignored). Two-timescale
     :math:`v = (1-m^2)\sum_k k\alpha_k^2 m^{2k-1}`; planted :math:`v = (1-m^2)\sum_k k\alpha_k^2 m^{k-1}`.
@@ -496,7 +498,7 @@ def leading_order_escape_time(
 
 
 def escape_time_slope(s: int, algorithm: str) -> float:
-    r"""Predicted log-log slope of escape time against ``d`` (docs/math/saddles.md §1.6, 1.7).
+    r"""Predicted log-log slope of escape time against ``d`` (docs/math/saddles.md §1.6, docs/math/planted.md §1.7).
 
     ``s - 1`` (two-timescale, ``s >= 2``), ``s/2 - 1`` (planted, ``s >= 3``), and 0 for the
     logarithmic cases (two-timescale ``s = 1``, planted ``s = 2``) and planted ``s = 1`` (``O(1)``).
@@ -528,13 +530,7 @@ def fit_loglog_slope(ds, times) -> float:
     times = np.asarray(times, dtype=float).reshape(-1)
     if ds.shape != times.shape:
         raise MimflowError(f"ds and times must have the same length, got {ds.shape[0]} and {times.shape[0]}")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        keep = np.isfinite(ds) & np.isfinite(times) & (ds > 0) & (times > 0)
-    x, y = np.log(ds[keep]), np.log(times[keep])
-    if len(np.unique(x)) < 2:
-        return float("nan")
-    x = x - x.mean()
-    return float(np.sum(x * (y - y.mean())) / np.sum(x * x))
+    return loglog_slope(ds, times)[0]
 
 
 # ---------------------------------------------------------------------- multi-index
