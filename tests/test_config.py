@@ -178,3 +178,19 @@ def test_cli_config_errors_are_one_line(capsys, args, fragment):
     assert code == 2
     assert err.startswith("mimflow: error:") and err.count("\n") == 1, err
     assert fragment in err
+
+
+def test_booleans_are_refused_where_numbers_are_expected():
+    """`--set ridge=true` used to become ridge = 1.0."""
+    from mimflow.experiments._config import resolve_config
+
+    class Model(BaseModel):
+        model_config = ConfigDict(frozen=True, extra="forbid")
+        ridge: float = Field(0.0, description="a number")
+        flag: bool = Field(False, description="a flag")
+        seeds: int | list[int] = Field(1, description="seeds")
+
+    assert resolve_config(Model, {"flag": True}).flag is True
+    for layer in ({"ridge": True}, {"seeds": [0, False]}, {"seeds": True}):
+        with pytest.raises(MimflowError, match="a boolean where"):
+            resolve_config(Model, layer)

@@ -154,7 +154,7 @@ def test_wirtinger_dmft_spectral_start_matches_simulation_and_control_differs():
         mean, se = sim.mean_and_se(name)
         assert _zmax(getattr(sol, name), getattr(sol, name + "_se"), mean, se) < Z, name
     m0, q0 = float(sol.overlap[0]), float(sol.norm2[0])
-    control = make_problem("z**2", init=f"warm:{m0 / np.sqrt(q0)}", init_norm=float(np.sqrt(q0)), **WF)
+    control = make_problem("z**2", init=f"warm:{m0}", init_norm=float(np.sqrt(q0)), **WF)
     ctl = solve_dmft(control, T, paths=10000, batches=10, seed=4)
     assert ctl.overlap[0] == pytest.approx(m0, abs=1e-12)
     gap = _zmax(ctl.norm2, ctl.norm2_se, sol.norm2, sol.norm2_se)
@@ -217,6 +217,9 @@ def test_cli_dmft_json_keys(capsys, tmp_path):
                 "simulated_train_error", "simulated_test_error"):
         assert len(data[key]) == 5, key
     assert set(data["fixed_point"]) >= {"overlap", "norm2"}
+    assert set(data["long_time"]["overlap"]) >= {"value", "value_se", "rate", "drift", "drift_se", "converged",
+                                                 "z_vs_fixed_point"}
+    assert data["converged"] is False and any("settled" in w for w in data["warnings"])  # 4 steps: still moving
     assert (tmp_path / "dmft.png").stat().st_size > 0
 
 
@@ -262,3 +265,89 @@ def test_theory_does_not_import_the_simulation():
     for module in (_dmft, _fixed_point, _ridge_closed_form):
         imports = [line for line in inspect.getsource(module).splitlines() if line.strip().startswith(("from ", "import "))]
         assert not any("_gd" in line.split("#")[0] or "simulate_gd" in line for line in imports), module.__name__
+
+
+# ----------------------------------------------------------------------------- issue 12 item 5: warm:M is <w0, w*>
+
+
+def test_warm_start_overlap_is_the_inner_product_not_the_cosine():
+    """``--init warm:M --init-norm N`` starts at <w^0, w*> = M (the printed ``overlap``), ||w^0|| = N,
+    in the DMFT and in the finite-d simulation alike (issue 12 item 5: ``warm:0.7`` with norm 0.86023
+    used to start at 0.7 * 0.86023 = 0.602)."""
+    p = make_problem("z**2", init="warm:0.7", init_norm=0.86023, **WF)
+    sol = solve_dmft(p, 1, paths=200, batches=2, seed=0)
+    assert sol.overlap[0] == pytest.approx(0.7, abs=1e-12)
+    assert sol.norm2[0] == pytest.approx(0.86023**2, abs=1e-12)
+    sim = simulate_gd(p, 50, 1, [0, 1])
+    np.testing.assert_allclose(sim.overlap[:, 0], 0.7, atol=1e-12)
+    np.testing.assert_allclose(sim.norm2[:, 0], 0.86023**2, atol=1e-12)
+
+
+@pytest.mark.parametrize("init, norm", [("warm:0.9", 0.8), ("warm:-1.2", 1.0)])
+def test_warm_start_refuses_overlap_above_the_norm(init, norm):
+    with pytest.raises(MimflowError, match="warm"):
+        make_problem("z**2", init=init, init_norm=norm, **WF)
+
+
+def test_cli_warm_start_above_norm_is_one_line(capsys):
+    code, out, err = run_cli(capsys, "dmft", "z**2", "--steps", "2", "--init", "warm:0.7", "--init-norm", "0.5")
+    assert code == 2 and "warm" in err and "Traceback" not in err
+
+
+# ----------------------------------------------------------------------------- issue 12 item 8: long-time behaviour
+
+
+def test_long_time_diagnostic_recovers_rate_and_limit_of_synthetic_batches():
+    """x_b(t) = x_inf + c e^{-gamma t} + (per-batch offset ~ N(0, s^2)): the fitted rate is gamma, the
+    extrapolated limit is x_inf within its s.e.; the curve is flagged as not settled until
+    c e^{-gamma T} falls below its error bar (anchored to the construction, not to the DMFT)."""
+    from mimflow.proportional._dmft_convergence import long_time_diagnostic
+
+    rng = np.random.default_rng(0)
+    gamma, x_inf, c, s = 0.03, 0.98, -0.2, 1e-4
+    t = np.arange(101)
+    batches = x_inf + c * np.exp(-gamma * t)[None, :] + s * rng.standard_normal((10, 1)) * (1 - 0.5 * np.exp(-0.01 * t))
+    lt = long_time_diagnostic(batches)
+    assert not lt.converged  # c e^{-3} = 1e-2, 300 s.e. away
+    assert abs(lt.rate - gamma) < 0.05 * gamma
+    assert abs(lt.value - x_inf) < Z * lt.value_se + 1e-6
+    assert abs(lt.drift - (c * (np.exp(-gamma * 100) - np.exp(-gamma * 90)))) < Z * lt.drift_se + 1e-9
+    settled = long_time_diagnostic(batches[:, :1] * 0 + x_inf + s * rng.standard_normal((10, 101)) * 0.01
+                                   + s * rng.standard_normal((10, 1)))
+    assert settled.converged and settled.rate is None
+
+
+def test_long_time_dmft_square_loss_is_the_ridge_estimator():
+    """Square loss, linear link with noise: GD converges to the ridge estimator, whose overlap and norm
+    are the t -> infinity limit of the exact Marchenko-Pastur trajectory (docs/math/dmft.md §3.4); the
+    fixed-point solver and the long-time DMFT (150 steps, rate eta (lambda + (1 - sqrt(alpha))^2) ~ 0.07
+    per step, so settled) must both give it."""
+    alpha, sigma = 2.0, 0.5
+    p = make_problem("z", alpha=alpha, lr=0.5, ridge=0.05, loss="square", noise=sigma, init="warm:0.3")
+    cf = ridge_gd_trajectory(alpha, p.eta, p.lam, 5000, mu1=1.0, sigma_e2=sigma**2, m0=0.3, q0=1.0)
+    limit = {"overlap": cf["overlap"][-1], "norm2": cf["norm2"][-1]}
+    fp = solve_fixed_point(p, n_nodes=40)
+    assert fp.overlap == pytest.approx(limit["overlap"], abs=1e-9)
+    assert fp.norm2 == pytest.approx(limit["norm2"], abs=1e-9)
+    T = 150
+    sol = solve_dmft(p, T, paths=10000, batches=10, seed=12)
+    for name in ("overlap", "norm2"):
+        lt = sol.long_time[name]
+        assert lt.converged, (name, lt)
+        # the exact trajectory at step T (the DMFT's own error) and the exact limit (what remains of the
+        # transient, ~6e-8 in overlap, is the allowance of the extrapolation: it may not do worse)
+        assert abs(getattr(sol, name)[-1] - cf[name][T]) <= Z * getattr(sol, name + "_se")[-1] + 1e-9, name
+        remaining = abs(cf[name][T] - limit[name])
+        assert abs(lt.value - limit[name]) <= Z * lt.value_se + remaining + 1e-12, (name, lt.value, limit[name])
+
+
+def test_short_square_loss_run_is_flagged_and_extrapolated():
+    """After 25 steps the ridge GD is still moving (remaining change ~ e^{-1.7}): not settled, and the
+    extrapolated limit is closer to the exact one than the last step."""
+    alpha, sigma = 2.0, 0.5
+    p = make_problem("z", alpha=alpha, lr=0.5, ridge=0.05, loss="square", noise=sigma, init="warm:0.3")
+    cf = ridge_gd_trajectory(alpha, p.eta, p.lam, 5000, mu1=1.0, sigma_e2=sigma**2, m0=0.3, q0=1.0)
+    sol = solve_dmft(p, 25, paths=2000, batches=10, seed=13)
+    lt = sol.long_time["overlap"]
+    assert not lt.converged and lt.rate is not None
+    assert abs(lt.value - cf["overlap"][-1]) < 0.5 * abs(sol.overlap[-1] - cf["overlap"][-1])

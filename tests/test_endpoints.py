@@ -1,5 +1,5 @@
 """End-point classification by the Riemannian Hessian and the planted trap probability
-(issue 4 section 2; docs/math/grassmannian-flow.md §1.4, 1.7; mimflow.dynamics._endpoints).
+(issue 4 section 2; docs/math/grassmannian-flow.md §1.4, docs/math/planted.md §1.7; mimflow.dynamics._endpoints).
 
 Hand computations used below, for the planted link f = sum_i h_s(z_i) (r = p = 2), whose loss is
 L(M) = 2 - sum_ij M_ij^s (docs/math/planted.md §1.7), in the equivalent frame W = [M; C; 0] in R^6. Let xi be

@@ -120,6 +120,31 @@ def test_batch_equals_single_and_is_reproducible():
         np.testing.assert_allclose(single.M[0], batch.M[i], rtol=0, atol=1e-13)
 
 
+def test_lanes_give_each_seed_its_lockstep_result_and_fd_jacobian_is_within_tolerance():
+    """The work queue of the batched solver (issue 17): seeds solved in 3 lanes (refilled as they finish)
+    give exactly the numbers of the lockstep batch (lanes = all seeds), and the forward-difference
+    Jacobian (option jacobian="fd") changes the overlaps only at the solver tolerance against jax.jacfwd."""
+    from functools import partial
+
+    from mimflow.dynamics import save_times
+    from mimflow.dynamics._rosenbrock import rosenbrock_solve_batch
+
+    flow = two_timescale_flow(spectrum("h2(z1) + h3(z2)", 3))
+    y0 = jnp.asarray(np.asarray(haar_overlaps_batch(1000, 2, 2, range(8))).reshape(8, -1))
+    ts = jnp.asarray(save_times(1e7, 80)[1:])
+    stop = 1e-10 * float(np.sum(flow.spectrum.values[1:] ** 2))
+    solve = partial(rosenbrock_solve_batch, flow.flat_vector_field, flow.flat_loss, rtol=1e-7, atol=1e-13,
+                    stop_loss=stop)
+    lock, st_lock = jax.jit(partial(solve, lanes=None))(y0, ts)
+    lanes, st_lanes = jax.jit(partial(solve, lanes=3))(y0, ts)
+    np.testing.assert_array_equal(np.asarray(lanes), np.asarray(lock))
+    np.testing.assert_array_equal(np.asarray(st_lanes.steps), np.asarray(st_lock.steps))
+    np.testing.assert_array_equal(np.asarray(st_lanes.status), np.asarray(st_lock.status))
+    assert np.sum(np.asarray(st_lock.status) == 1) >= 6  # most converged before t = 1e7
+    fd, _ = jax.jit(partial(solve, lanes=None, jacobian="fd"))(y0, ts)
+    assert np.max(np.abs(np.asarray(fd) - np.asarray(lock))) < 1e-5
+
+
 def test_student_rank_larger_and_smaller():
     spec = spectrum("h2(z1) + h3(z2)", 3)
     wide = solve_flow(two_timescale_flow(spec, student_rank=3), haar_overlaps_batch(300, 2, 3, [0]), t_max=1e7, d=300)

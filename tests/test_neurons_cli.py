@@ -14,8 +14,11 @@ def test_neurons_json_keys_and_consistency(capsys):
                              "--n-save", "0", "--json")
     assert code == 0, err
     data = json.loads(out)
-    for key in ("recovered_all_fraction", "predicted_recovered_all_probability", "escape_times", "runs", "beta_c"):
-        assert key in data
+    for key in ("recovered_all_fraction", "predicted_recovered_all_probability", "escape_times", "runs", "beta_c",
+                "median_escape_times", "median_escape_times_ci95", "median_censored", "censored_fraction", "horizon",
+                "counted_runs", "never_escaping", "network_escape_times", "predicted_escape_time_quantiles",
+                "recovered_all_ci95", "warnings"):
+        assert key in data, key
     assert len(data["runs"]) == 4 and len(data["escape_times"]) == 4
     for run in data["runs"]:
         assert len(run["reached"]) == 6

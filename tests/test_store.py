@@ -15,15 +15,9 @@ from mimflow import MimflowError
 from mimflow.cli import main
 from mimflow.experiments import _store
 from mimflow.experiments._runs import RUN_COMMANDS, RunCommand, RunResult, check_finite_result, register_run_command
-from mimflow.experiments._store import (
-    clean_stale_temps,
-    export_results,
-    list_runs,
-    load_run,
-    run_and_store,
-    run_id,
-    save_run,
-)
+from mimflow.experiments._export import export_results
+from mimflow.experiments._listing import list_runs, load_run
+from mimflow.experiments._store import clean_stale_temps, run_and_store, run_id, save_run
 
 
 class ToyConfig(BaseModel):
@@ -57,7 +51,8 @@ def files_of(path):
 def test_round_trip_and_reuse(tmp_path):
     rid, path, reused = run_and_store(TOY, {"a": 2.0, "m": 4}, tmp_path)
     assert not reused and path == tmp_path / rid and len(rid) == 16
-    assert sorted(p.name for p in path.iterdir()) == ["config.json", "data.nc", "meta.json", "result.json"]
+    assert sorted(p.name for p in path.iterdir()) == ["config.json", "data.nc", "manifest.json", "meta.json",
+                                                      "result.json"]
     stored = load_run(path)
     np.testing.assert_array_equal(stored["dataset"].y.values, [0.0, 2.0, 4.0, 6.0])
     assert stored["dataset"].y.dims == ("t",)
@@ -143,7 +138,7 @@ def test_listing_reports_junk_and_never_crashes(tmp_path, capsys):
     runs = sorted(p for p in store.iterdir() if p.is_dir())
     (runs[0] / "data.nc").unlink()  # corrupt: a file removed by hand
     cfg = json.loads((runs[1] / "config.json").read_text())
-    cfg["config"]["a"] = 99.0  # corrupt: edited by hand, no longer its hash
+    cfg["config"]["a"] = cfg["canonical"]["a"] = 99.0  # corrupt: edited by hand, no longer its hash
     (runs[1] / "config.json").write_text(json.dumps(cfg))
     (store / "notes.txt").write_text("mine")
     (store / "plots").mkdir()
@@ -154,12 +149,13 @@ def test_listing_reports_junk_and_never_crashes(tmp_path, capsys):
     (store / "_sweeps").mkdir()
     (store / "_sweeps" / "x.json").write_bytes(b"\xff\xfe")
     listing = list_runs(store)
-    assert listing.counts() == {"complete": 2}
+    assert listing.counts() == {"complete": 2, "damaged": 2}
+    damaged = {r.run_id: r.error for r in listing.runs if r.status == "damaged"}
+    assert "data.nc is missing" in damaged[runs[0].name]
+    assert "does not hash" in damaged[runs[1].name]
     problems = {os.path.basename(p["path"]): p["problem"] for p in listing.problems}
-    assert set(problems) == {runs[0].name, runs[1].name, "notes.txt", "plots", "ffffffffffffffff",
-                             ".tmp-0123456789abcdef-aaaa", "broken.json", "x.json"}
-    assert "missing data.nc" in problems[runs[0].name]
-    assert "does not hash" in problems[runs[1].name]
+    assert set(problems) == {"notes.txt", "plots", "ffffffffffffffff", ".tmp-0123456789abcdef-aaaa", "broken.json",
+                             "x.json"}
     assert "foreign" in problems["notes.txt"] and "incomplete" in problems[".tmp-0123456789abcdef-aaaa"]
     # the command line lists too, with the problems as warnings on stderr
     code = 0
@@ -170,13 +166,13 @@ def test_listing_reports_junk_and_never_crashes(tmp_path, capsys):
     out = capsys.readouterr()
     assert code == 0
     data = json.loads(out.out)
-    assert data["counts"] == {"complete": 2} and len(data["problems"]) == 8
+    assert data["counts"] == {"complete": 2, "damaged": 2} and len(data["problems"]) == 6
     try:
         main(["results", "list", str(store)])
     except SystemExit as exc:
         assert not exc.code
     out = capsys.readouterr()
-    assert "2 complete" in out.out and out.err.count("warning:") == 8
+    assert "2 complete" in out.out and "2 damaged" in out.out and out.err.count("warning:") == 6
     with pytest.raises(MimflowError, match="does not exist"):
         list_runs(store / "nope")
 

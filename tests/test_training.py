@@ -162,7 +162,7 @@ def test_planted_risk_vs_monte_carlo():
 
 @pytest.mark.parametrize("ridge", [0.0, 0.3])
 def test_ridge_fit_matches_averaging_operator(ridge):
-    """Large-batch ridge fit on Hermite features of W^T x = q/(q+mu) (A_{M^T} f*)_beta (docs/math/grassmannian-flow.md §1.3, 1.8)."""
+    """Large-batch ridge fit on Hermite features of W^T x = q/(q+mu) (A_{M^T} f*)_beta (docs/math/grassmannian-flow.md §1.3, docs/math/finite-sample.md §1.8)."""
     algo = make_algorithm("two-timescale", "h2(z1) + h3(z2) + 0.5*z1*z2", degree=3, ridge=ridge, fit_batch=100)
     rng = np.random.default_rng(3)
     W_star = np.zeros((6, 2))
@@ -182,6 +182,64 @@ def test_ridge_fit_matches_averaging_operator(ridge):
     residual = y - np.asarray(phi) @ (exact)
     se = np.std(residual) / np.sqrt(n) * np.maximum(shrink, 1e-3) * 1.5  # features nearly orthonormal
     assert np.all(np.abs(theta - target) < 5 * se + 1e-12), (theta, target, se)
+
+
+# ----------------------------------------------------------------------------- link fit from moment draws (issue 17)
+
+
+def _fresh_and_moment_thetas(link, n, draws, M, Q, **opts):
+    """``draws`` fits of each kind at the fixed overlaps ``(M, Q)``: exact samples vs the moment draw."""
+    from mimflow.training._engines import reduced_local_fields
+
+    fresh = make_algorithm("two-timescale", link, link_fit="fresh", fit_batch=n, **opts)
+    moments = make_algorithm("two-timescale", link, link_fit="moments", fit_batch=n, **opts)
+    params = {"theta": jnp.zeros(len(fresh.params0["theta"]))}
+    keys = jax.random.split(jax.random.PRNGKey(11), draws)
+
+    def exact(k):
+        k1, k2 = jax.random.split(k)
+        _, Z, lam = reduced_local_fields(fresh, M, Q, k1, n)
+        y = fresh.labels(Z) + fresh.noise * jax.random.normal(k2, (n,))
+        return fresh.fit(params, lam, y)["theta"]
+
+    drawn = jax.vmap(lambda k: moments.fit_overlaps(params, M, Q, k)["theta"])
+    return np.asarray(jax.jit(jax.vmap(exact))(keys)), np.asarray(jax.jit(drawn)(keys))
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.5])
+def test_moment_fit_has_the_law_of_the_fresh_fit(noise):
+    """link_fit="moments" draws (Sigma_hat, c_hat) with the exact mean and covariance of a fresh batch of
+    n = 2000 samples: the fitted coefficients have the fresh fit's mean (within 4 SE of 2000 draws) and
+    standard deviation (within 10 %; the non-Gaussian part of the law is O(n^-1/2)). With n = 100 the
+    Gaussian law of Sigma_hat is far off (std 10x too large): the test can fail."""
+    M, Q = jnp.array([[0.3]]), jnp.eye(1)
+    fresh, drawn = _fresh_and_moment_thetas("h2", 2000, 2000, M, Q, noise=noise)
+    se = np.sqrt(fresh.var(0) / len(fresh) + drawn.var(0) / len(drawn))
+    assert np.all(np.abs(fresh.mean(0) - drawn.mean(0)) < 4 * se), (fresh.mean(0), drawn.mean(0), se)
+    np.testing.assert_allclose(drawn.std(0), fresh.std(0), rtol=0.10)
+    assert abs(fresh.mean(0)[2] - 0.09) < 4 * se[2]  # theta_2 -> c_2(h2) m^2 = 0.3^2
+
+
+def test_moment_fit_escape_times_match_the_fresh_fit():
+    """Two-timescale SGD on h2 at d = 30 (eta = 0.2/d, 64 seeds, reduced engine): the escape times
+    (first |m| >= 1/2, censored at the budget) with the link refitted every step on 1000 fresh samples and
+    with the moment draw of the same fit agree within 4 combined standard errors over seeds, and so do the
+    escaped fractions."""
+    d, seeds, steps = 30, 64, 2500
+
+    def escapes(link_fit):
+        algo = make_algorithm("two-timescale", "h2", link_fit=link_fit, fit_batch=1000)
+        tr = train_online(algo, d=d, steps=steps, lr=0.2 / d, seeds=seeds, n_save=250, save_grid="linear",
+                          chunk=steps)
+        hit = np.abs(tr.M[:, :, 0, 0]) >= 0.5
+        return tr.t[np.where(hit.any(1), hit.argmax(1), len(tr.t) - 1)], hit.any(1)
+
+    (t_f, ok_f), (t_m, ok_m) = escapes("fresh"), escapes("moments")
+    se = np.sqrt(t_f.var(ddof=1) / seeds + t_m.var(ddof=1) / seeds)
+    assert 0.3 < ok_f.mean() < 1.0  # a real race: some seeds escape within the budget, not all
+    assert abs(t_f.mean() - t_m.mean()) < 4 * se, (t_f.mean(), t_m.mean(), se)
+    p = 0.5 * (ok_f.mean() + ok_m.mean())
+    assert abs(ok_f.mean() - ok_m.mean()) < 4 * np.sqrt(2 * p * (1 - p) / seeds)
 
 
 # ----------------------------------------------------------------------------- reduced chain vs d-dim, in law

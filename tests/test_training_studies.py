@@ -73,6 +73,34 @@ def test_weighted_slope_of_exact_power_law():
     assert se > 0
 
 
+def test_train_crossing_times_interpolate_and_censor():
+    from mimflow.experiments._train import crossing_times
+
+    t = np.array([0.0, 1.0, 2.0, 4.0])
+    v = np.array([[[0.1, 0.0], [0.3, 0.1], [0.7, 0.2], [0.9, 0.3]],
+                  [[0.6, 0.1], [0.8, 0.1], [0.9, 0.2], [0.9, 0.2]]])
+    got = crossing_times(t, v)
+    assert got[0, 0] == pytest.approx(1.5)
+    assert np.isnan(got[0, 1]) and np.isnan(got[1, 1])  # never reached: censored at t[-1], not dropped
+    assert got[1, 0] == 0.0
+
+
+def test_train_json_has_censoring_aware_escape_times(capsys):
+    """A step budget shorter than most escapes: the median is censored (null + flag), with a warning."""
+    from helpers import run_cli
+
+    code, out, err = run_cli(capsys, "train", "h3", "--algorithm", "planted", "--d", "100,200", "--steps", "300",
+                             "--lr", "0.05", "--lr-exponent", "1.5", "--seeds", "8", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    for key in ("median_escape_times", "median_escape_times_ci95", "median_censored", "censored_fraction",
+                "horizon", "counted_runs", "escape_time_slopes", "warnings"):
+        assert key in data, key
+    assert data["horizon"]["100"] == pytest.approx(300 * 0.05 * 100**-1.5)
+    assert data["median_censored"]["200"] == [True] and data["median_escape_times"]["200"] == [None]
+    assert any("censored" in w or "> " in w for w in data["warnings"])
+
+
 def test_samples_to_escape_interpolates_and_censors():
     t = np.arange(5.0)
     m = np.array([[0.1, 0.2, 0.4, 0.6, 0.9], [0.1, 0.1, 0.1, 0.2, 0.3], [0.5, 0.6, 0.7, 0.8, 0.9]])
@@ -149,14 +177,19 @@ def test_reproductions_quick(tmp_path, name):
     from mimflow.experiments._registry import reproduce
 
     paths = reproduce(name, tmp_path, quick=True)
-    assert [p.suffix for p in paths] == [".png", ".nc", ".json"]
+    assert [p.suffix for p in paths] == [".png", ".nc", ".json", ".json"] and paths[3].name == "claims.json"
     assert all(p.exists() and p.stat().st_size > 0 for p in paths)
     summary = json.loads(paths[2].read_text())
+    claims = json.loads(paths[3].read_text())
+    assert claims and summary["claims"] == claims and isinstance(summary["warnings"], list)
+    assert all(c["holds"] for c in claims), claims
     data = xr.open_dataset(paths[1])
     if name == "sgd-vs-ode":
         assert {"slope", "slope_se", "rms_dev_corrected", "rms_dev_flow", "d"} <= set(summary)
         assert data["m"].dims == ("d", "seed", "t")
     else:
         row = next(iter(summary["cases"].values()))
-        assert {"median", "fitted_exponent", "predicted_exponent", "escaped_fraction", "predicted"} <= set(row)
+        assert {"median", "median_ci95", "median_censored", "censored_fraction", "escape_slope", "fitted_exponent",
+                "predicted_exponent", "escaped_fraction", "predicted"} <= set(row)
+        assert {"fitted", "fitted_se", "predicted", "text"} <= set(row["escape_slope"])
         assert data["samples"].dims == ("case", "d", "seed")

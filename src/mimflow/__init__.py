@@ -1,16 +1,47 @@
 """mimflow: gradient-based learning of Gaussian single- and multi-index models.
 
-Importing mimflow enables JAX's float64 mode.
+Importing mimflow enables JAX's float64 mode. The public names below are loaded on first use
+(PEP 562 ``__getattr__``), so ``import mimflow`` and ``mimflow --help`` do not import JAX: when
+JAX is not imported yet, x64 is switched on through ``JAX_ENABLE_X64`` (read by JAX when it is
+first imported, here or in a worker process that inherits the environment); when it is already
+imported, through ``jax.config`` (as :mod:`mimflow._jax` does for every module that uses JAX).
 """
 
-from . import _jax  # noqa: F401  (x64 before anything else touches JAX)
-from ._errors import MimflowError as MimflowError
-from .hermite import HermiteSpectrum as HermiteSpectrum
-from .hermite import MultivariateSpectrum as MultivariateSpectrum
-from .hermite import hermite_he as hermite_he
-from .hermite import hermite_normalized as hermite_normalized
-from .hermite import multi_indices as multi_indices
-from .targets import Link as Link
-from .targets import make_link as make_link
+import os as _os
+import sys as _sys
+
+if "jax" in _sys.modules:
+    _sys.modules["jax"].config.update("jax_enable_x64", True)
+else:
+    _os.environ["JAX_ENABLE_X64"] = "1"
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "MimflowError": "._errors",
+    "HermiteSpectrum": ".hermite",
+    "MultivariateSpectrum": ".hermite",
+    "hermite_he": ".hermite",
+    "hermite_normalized": ".hermite",
+    "multi_indices": ".hermite",
+    "Link": ".targets",
+    "make_link": ".targets",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    """Load the public name ``name`` (and its module) on first access."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mimflow' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -55,6 +55,10 @@ def hermite(
     """Hermite coefficients, truncation tail and information exponent of LINK."""
     from ..experiments import hermite_report
 
+    if plot is not None:
+        from ..experiments._paths import check_plot_path
+
+        check_plot_path(plot)  # before any work
     report = hermite_report(link, degree, method=method)
     if plot is not None:
         _plot_spectrum(report, plot)
@@ -153,8 +157,10 @@ def demo(
     from rich.progress import Progress
     from rich.table import Table
 
+    from ..experiments._paths import check_out_dir
     from ..experiments._saddles_demo import saddles_headline
 
+    check_out_dir(out)  # before any work
     console = _console()
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("two-timescale flows for every d and seed", total=1.0)
@@ -232,6 +238,9 @@ def reproduce(
     if name is not None and run_all:
         raise MimflowError("give a reproduction NAME or --all, not both")
     names = [rep.name for rep in list_reproductions()] if run_all else [name]
+    from ..experiments._paths import check_out_dir
+
+    check_out_dir(out)  # before any work
     report = {}
     for rep_name in names:
         start = time.perf_counter()

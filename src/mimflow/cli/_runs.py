@@ -128,7 +128,6 @@ def run_and_print(command, config, *, out: Optional[Path], as_json: bool, plot: 
     """
     import json
 
-    from ..experiments._io import to_jsonable
     from ..experiments._paths import check_out_dir, check_plot_path
 
     if out is not None:
@@ -138,7 +137,8 @@ def run_and_print(command, config, *, out: Optional[Path], as_json: bool, plot: 
     info: dict[str, Any] = {}
     with _progress_bar(command.name) as progress:
         if out is not None:
-            from ..experiments._store import load_run, run_and_store
+            from ..experiments._listing import load_run
+            from ..experiments._store import run_and_store
 
             rid, path, reused = run_and_store(command.name, config, out, progress=progress)
             stored = json.loads((path / "result.json").read_text())

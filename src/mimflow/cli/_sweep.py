@@ -1,4 +1,4 @@
-"""``mimflow sweep`` and ``mimflow results list|export``: thin wrappers over experiments._sweep/_store."""
+"""``mimflow sweep`` and ``mimflow results list|export|verify``: thin wrappers over experiments._sweep/_store."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ SWEEP_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 results_app = typer.Typer(
     name="results",
-    help="List and export the runs stored in a results folder.",
+    help="List, verify and export the runs stored in a results folder.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -94,6 +94,9 @@ def sweep(
     out = out if out is not None else (Path(settings["out"]) if "out" in settings else None)
     if out is None:
         raise MimflowError("pass --out DIR (the results folder), or set out in the [sweep] table of the file")
+    from ..experiments._paths import check_out_dir
+
+    check_out_dir(out)  # before any work: a folder that cannot be written costs no computation
     if slurm is not None and pbs is not None:
         raise MimflowError("pass only one of --slurm and --pbs")
     local = local if local is not None else settings.get("local")
@@ -181,11 +184,7 @@ class _SweepDisplay:
             if self.progress is not None:
                 self.progress.stop()
                 self.progress = None
-            r = info["report"]
-            self.console.print(
-                f"{r.computed} computed, {r.already_stored + r.reused} reused, {len(r.failed)} failed "
-                f"in {r.wall_seconds:.1f} s; results in {r.out_dir}"
-            )
+            self.console.print(info["report"].closing_line())
 
     def _advance(self) -> None:
         if self.progress is not None and self.task is not None:
@@ -198,7 +197,7 @@ def results_list(
     as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
 ):
     """Runs in DIR with their axes, status and scalars; corrupt or foreign entries are reported and skipped."""
-    from ..experiments._store import list_runs
+    from ..experiments._listing import list_runs
 
     listing = list_runs(out_dir)
     if as_json:
@@ -221,7 +220,9 @@ def results_list(
             table.add_column(key, justify="right")
         table.add_column("seconds", justify="right")
         for r in runs:
-            status = {"complete": "complete", "failed": "[red]failed[/red]", "pending": "[yellow]pending[/yellow]"}[r.status]
+            status = {"complete": "complete", "failed": "[red]failed[/red]", "pending": "[yellow]pending[/yellow]",
+                      "damaged": "[red]damaged[/red]", "unverified": "[yellow]unverified[/yellow]",
+                      "outdated": "[yellow]outdated[/yellow]"}.get(r.status, r.status)
             row = [r.run_id, status] + [json.dumps(r.axes.get(ax)) if not isinstance(r.axes.get(ax), str)
                                         else r.axes[ax] for ax in axes]
             row += [_fmt(r.scalars.get(k)) for k in scalar_keys]
@@ -229,8 +230,8 @@ def results_list(
             table.add_row(*row)
         console.print(table)
         for r in runs:
-            if r.status == "failed":
-                console.print(f"[red]failed[/red] {r.run_id}: {r.error}", markup=True)
+            if r.status in ("failed", "damaged", "unverified", "outdated"):
+                console.print(f"{r.status} {r.run_id}: {r.error}", markup=False)
     if not listing.runs:
         console.print(f"no runs in {out_dir}")
     counts = listing.counts()
@@ -255,15 +256,50 @@ def results_export(
                             help="FILE.nc or FILE.zarr: one Dataset over all axes; FILE.csv or FILE.parquet: a table of the scalars"),
     command: Optional[str] = typer.Option(None, "--command", help="which command's runs (when DIR holds several)"),
 ):
-    """Export the complete runs of DIR to one file (the format comes from the suffix)."""
+    """Export the good runs of DIR to one file (the format comes from the suffix); damaged runs are named and left out."""
     from rich.console import Console
 
-    from ..experiments._store import export_results, list_runs
+    from ..experiments._export import export_runs
 
-    path = export_results(out_dir, to, command=command)
-    listing = list_runs(out_dir)
-    n = sum(1 for r in listing.runs if r.status == "complete" and (command is None or r.command == command))
-    Console(highlight=False).print(f"exported {n} runs to {path}")
+    report = export_runs(out_dir, to, command=command)
+    Console(highlight=False).print(f"exported {len(report.exported)} runs to {report.path}")
     err = Console(stderr=True, highlight=False)
-    for p in listing.problems:
-        err.print(f"warning: {p['path']}: {p['problem']}", markup=False)
+    for s in report.skipped:
+        err.print(f"warning: not exported: {s['run_id']} ({s['status']}): {s['reason']}", markup=False)
+    for s in report.flagged:
+        err.print(f"warning: exported {s['run_id']} ({s['status']}): {s['reason']}", markup=False)
+
+
+@results_app.command("verify")
+def results_verify(
+    out_dir: Path = typer.Argument(..., metavar="DIR", help="a results folder (the --out of a sweep)"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
+):
+    """Check every stored run of DIR against its manifest (sizes, SHA-256); exit status 1 if any is damaged.
+
+    Damaged runs are recomputed by the next sweep or run command on DIR (the damaged folder is moved
+    to DIR/_damaged/). Runs stored before manifests are opened instead and reported as unverified.
+    """
+    from ..experiments._listing import list_runs
+
+    listing = list_runs(out_dir)
+    stored = [r for r in listing.runs if r.status in ("complete", "unverified", "outdated", "damaged")]
+    bad = [r for r in stored if r.status == "damaged"]
+    if as_json:
+        sys.stdout.write(json.dumps({"out_dir": str(out_dir), "checked": len(stored), "ok": not bad,
+                                     "counts": {k: v for k, v in listing.counts().items() if k not in ("failed", "pending")},
+                                     "damaged": [{"run_id": r.run_id, "reason": r.error} for r in bad],
+                                     "unverified": [r.run_id for r in stored if r.status == "unverified"],
+                                     "outdated": [r.run_id for r in stored if r.status == "outdated"]}) + "\n")
+    else:
+        from rich.console import Console
+
+        console = Console(highlight=False)
+        for r in stored:
+            if r.status != "complete":
+                console.print(f"{r.status} {r.run_id}: {r.error}", markup=False)
+        counts = ", ".join(f"{sum(1 for r in stored if r.status == k)} {k}" for k in
+                           ("complete", "unverified", "outdated", "damaged"))
+        console.print(f"checked {len(stored)} runs in {out_dir}: {counts}", markup=False)
+    if bad:
+        raise SystemExit(1)

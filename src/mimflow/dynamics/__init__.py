@@ -1,4 +1,4 @@
-"""Population dynamics in overlap space: cost independent of d (docs/math/grassmannian-flow.md §1.4-1.8)."""
+"""Population dynamics in overlap space: cost independent of d (docs/math/grassmannian-flow.md §1.4, docs/math/saddles.md §1.6, docs/math/planted.md §1.7, docs/math/finite-sample.md §1.8)."""
 
 from ._flows import ALGORITHMS as ALGORITHMS
 from ._flows import OverlapFlow as OverlapFlow

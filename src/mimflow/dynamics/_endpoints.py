@@ -1,4 +1,4 @@
-r"""Classify the end point of a run by the Riemannian Hessian (issue 4 section 2; docs/math/grassmannian-flow.md §1.4, 1.7).
+r"""Classify the end point of a run by the Riemannian Hessian (issue 4 section 2; docs/math/grassmannian-flow.md §1.4, docs/math/planted.md §1.7).
 
 **An equivalent small frame.** The loss :math:`L(W) = \ell(W_*^T W)` depends on ``W`` only through
 :math:`M = W_*^T W`, and it is invariant under the rotations that fix :math:`W_*` (they act on the

@@ -1,4 +1,4 @@
-r"""Population gradient flows in overlap space (Bietti, Bruna, Pillaud-Vivien 2023; docs/math/grassmannian-flow.md §1.4-1.8).
+r"""Population gradient flows in overlap space (Bietti, Bruna, Pillaud-Vivien 2023; docs/math/grassmannian-flow.md §1.4, docs/math/saddles.md §1.6, docs/math/planted.md §1.7, docs/math/finite-sample.md §1.8).
 
 Both flows are closed ODEs in the overlap matrix :math:`M = W_*^T W \in \mathbb{R}^{r\times p}`
 (teacher rank ``r``, student rank ``p``); ``d`` enters only through :math:`M(0)`. Time is in the

@@ -284,10 +284,39 @@ def resolve_config(
         flat = flatten(layer, model=model)
         check_keys(flat, model)
         merged.update(flat)
+    _refuse_booleans(merged, config_fields(model))
     try:
         return model.model_validate(unflatten(merged))
     except ValidationError as exc:
         raise MimflowError(f"invalid {source}: {_format_validation(exc)}") from None
+
+
+def _accepts_bool(tp) -> bool:
+    for a in _union_args(tp):
+        if a is bool or (typing.get_origin(a) is typing.Literal and any(isinstance(v, bool) for v in typing.get_args(a))):
+            return True
+        if typing.get_origin(a) in (list, tuple) and any(_accepts_bool(x) for x in typing.get_args(a)):
+            return True
+    return False
+
+
+MAX_INTEGER = 2**53
+"""Largest integer a config takes (exact in float64 and in JSON); larger ones are typing mistakes."""
+
+
+def _refuse_booleans(values: Mapping[str, Any], fields: Mapping[str, FieldSpec]) -> None:
+    """Refuse ``true``/``false`` for a field that takes numbers or text (pydantic would turn
+    ``ridge = true`` into ``1.0``), and integers beyond :data:`MAX_INTEGER` (they overflow later)."""
+    for key, value in values.items():
+        spec = fields.get(key)
+        items = value if isinstance(value, list) else [value]
+        for v in items:
+            if isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_INTEGER:
+                shown = f"{v:.3e}" if abs(v) < 1e300 else f"{str(v)[:8]}... ({len(str(v))} digits)"
+                raise MimflowError(f"{key} = {shown}: too large; integers must be at most 2**53 = {MAX_INTEGER}")
+        if spec is not None and any(isinstance(v, bool) for v in items) and not _accepts_bool(spec.annotation):
+            raise MimflowError(f"{key} = {value!r}: a boolean where {spec.metavar} is expected; "
+                               f"give {key} a {spec.metavar.lower().replace('|', ' or ')} value")
 
 
 def _format_validation(exc: ValidationError) -> str:

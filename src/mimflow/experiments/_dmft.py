@@ -8,8 +8,11 @@ the DMFT works internally with ``eta = lr/alpha`` and ``lambda = alpha ridge`` (
 
 ``--json`` prints ``t``, ``overlap``, ``norm2``, ``train_error``, ``test_error`` (and ``*_se``, their
 Monte Carlo standard errors), ``simulated_*`` (seed means and standard errors) with ``--simulate``,
-and ``fixed_point`` ``{"overlap", "norm2", "chi"}`` (``null`` when the stationary equations have no
-root near the truth).
+``fixed_point`` ``{"overlap", "norm2", "chi"}`` (``null`` when the stationary equations have no
+root near the truth), ``long_time`` (per observable the limit extrapolated from the fitted exponential
+convergence, its rate per step, the drift over the last steps, each with its s.e., and
+``z_vs_fixed_point``; :mod:`mimflow.proportional._dmft_convergence`), ``converged`` and ``warnings``
+(also on stderr; e.g. a trajectory that has not settled by its last step).
 
 ``--init random`` starts the DMFT at overlap exactly 0 (the ``d -> infinity`` limit of a random start,
 from which GD on an even link such as phase retrieval never escapes in O(1) steps); finite-``d`` runs
@@ -18,12 +21,14 @@ start at overlap ~ ``d^{-1/2}`` and escape after ~ ``log d`` steps. Use ``warm:M
 
 from __future__ import annotations
 
+import sys
 import time
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .._errors import MimflowError
+from ._bounds import dmft_memory
 from ._runs import RunCommand, RunResult, check_finite_result, register_run_command
 
 OBSERVABLES = ("overlap", "norm2", "train_error", "test_error")
@@ -41,7 +46,8 @@ class DMFTConfig(BaseModel):
     steps: int = Field(50, ge=1, le=2000, description="number of GD steps T")
     noise: float = Field(0.0, ge=0.0, description="standard deviation of additive Gaussian label noise")
     loss: str = Field("wirtinger", description="wirtinger | square | logistic | an expression in r and y")
-    init: str = Field("spectral", description="spectral | random | warm:M (overlap M)")
+    init: str = Field("spectral", description="spectral | random | warm:M: start at overlap <w0, w*> = M exactly "
+                      "(the printed overlap[0], not the cosine; needs |M| <= --init-norm)")
     init_norm: float = Field(1.0, gt=0.0, description="norm ||w^0|| of the initialisation")
     preprocess: str = Field("trimmed", description="spectral preprocessing T(y): a name (trimmed, optimal, ...) or an expression in y")
     clip: float | None = Field(None, gt=0.0, description="clip of the 'optimal' preprocessing, max(1 - 1/y, -clip)")
@@ -52,13 +58,12 @@ class DMFTConfig(BaseModel):
     seeds: int = Field(4, ge=1, le=1000, description="number of seeds of the finite-d simulation")
     seed: int = Field(0, ge=0, description="PRNG seed of the DMFT Monte Carlo")
 
-    @field_validator("init")
-    @classmethod
-    def _check_init(cls, value):
+    @model_validator(mode="after")
+    def _check_init(self):
         from ..proportional import parse_init
 
-        parse_init(value)
-        return value
+        parse_init(self.init, self.init_norm)
+        return self
 
     @field_validator("loss")
     @classmethod
@@ -127,6 +132,7 @@ def run_dmft(config: DMFTConfig, *, progress=None) -> RunResult:
              "fixed_point_overlap": fixed["overlap"] if fixed else -1.0,
              "fixed_point_norm2": fixed["norm2"] if fixed else -1.0,
              "simulated_d": config.simulate or 0,
+             "long_time_overlap": sol.long_time["overlap"].value, "long_time_norm2": sol.long_time["norm2"].value,
              "convention": "a ~ N(0, I_d), ||w*|| = 1; internal eta = lr/alpha, lambda = alpha ridge (docs/math/dmft.md §3.2)"}
     ds = xr.Dataset(data, coords=coords, attrs=attrs)
     check_finite_result("dmft", ds)
@@ -142,6 +148,12 @@ def run_dmft(config: DMFTConfig, *, progress=None) -> RunResult:
         summary["simulated_d"] = config.simulate
         summary["simulated_seeds"] = config.seeds
     summary["fixed_point"] = fixed
+    long_time, warnings = _long_time_summary(sol, fixed)
+    summary["long_time"] = long_time
+    summary["converged"] = long_time["converged"]
+    summary["warnings"] = warnings
+    for message in warnings:
+        print(f"warning: {message}", file=sys.stderr)
     summary["power_steps"] = sol.power_steps
     summary["paths"] = config.paths
     scalars = {"final_overlap": float(sol.overlap[-1]), "final_norm2": float(sol.norm2[-1]),
@@ -149,6 +161,27 @@ def run_dmft(config: DMFTConfig, *, progress=None) -> RunResult:
                "fixed_point_overlap": fixed["overlap"] if fixed else -1.0,
                "wall_seconds": time.perf_counter() - start}
     return RunResult(ds, scalars=scalars, summary=summary)
+
+
+def _long_time_summary(sol, fixed) -> tuple[dict, list[str]]:
+    """``long_time`` (per observable: the extrapolated limit, rate, drift, settled) beside the fixed
+    point, ``z = (long_time - fixed_point) / se``, and the warnings (docs/math/dmft.md §3.4)."""
+    out: dict = {"tti_defect": None if not np.isfinite(sol.tti_defect) else sol.tti_defect}
+    warnings = []
+    for name in ("overlap", "norm2"):
+        lt = sol.long_time[name]
+        entry = lt.to_json()
+        if fixed is not None:
+            se = max(lt.value_se, 1e-300)
+            entry["fixed_point"] = fixed[name]
+            entry["z_vs_fixed_point"] = (lt.value - fixed[name]) / se
+        out[name] = entry
+        if not lt.converged:
+            warnings.append(f"the DMFT {name} has not settled by step {len(sol.overlap) - 1}: last {lt.last:.6g} +- "
+                            f"{lt.last_se:.2g}, extrapolated limit {lt.value:.6g} +- {lt.value_se:.2g} "
+                            f"(rate {lt.rate if lt.rate is not None else float('nan'):.3g}/step): raise --steps")
+    out["converged"] = bool(all(sol.long_time[n].converged for n in ("overlap", "norm2")))
+    return out, warnings
 
 
 def plot_dmft(dataset, summary, path) -> None:
@@ -163,5 +196,5 @@ def plot_dmft(dataset, summary, path) -> None:
 DMFT = register_run_command(RunCommand(
     "dmft", DMFTConfig, run_dmft, positional=("link",),
     description="DMFT of full-batch GD after a spectral/random/warm start (docs/math/dmft.md §3), with finite-d GD beside it",
-    plot=plot_dmft,
+    plot=plot_dmft, memory_estimate=dmft_memory,
 ))

@@ -17,8 +17,11 @@ Three run commands (the run-command contract of :mod:`._runs`, so ``--out``, ``-
 
 Index vectors are numbered 1..k in JSON (``v_1..v_k`` of docs/math/neurons.md) and 0..k-1 in the dataset.
 Escape time of a neuron: first time its largest overlap :math:`\max_j|m_j|` reaches 1/2; the
-network's first / last escape: the first / last neuron to escape. Missing values (never escaped)
-are ``null`` in JSON and ``-1`` in the dataset.
+network's first / last escape: the first / last neuron to escape. A neuron not escaped by ``t_max``
+(its horizon) is right-censored there, never dropped: medians are Kaplan-Meier medians with 95 % CIs
+and ``warnings`` (:mod:`._neuron_escapes`, docs/math/statistics.md); neurons the theory says can never
+escape from their initial overlaps are reported in ``never_escaping`` and not counted. Times not
+observed are ``null`` in JSON and ``-1`` in the dataset (``counted`` tells censored from never).
 """
 
 from __future__ import annotations
@@ -31,43 +34,17 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .._errors import MimflowError
+from ..theory import censored_median
+from ._bounds import neurons_memory
 from ._config import seed_list, validate_seeds
+from ._neuron_config import check_link_text, load_gram
+from ._neuron_escapes import default_horizon, never_escaping, neuron_escape_fields
+from ._neurons_phase import (BETA_C, PHASE, NeuronsBetaCConfig, NeuronsPhaseConfig, beta_c_report,  # noqa: F401
+                             run_beta_c, run_phase_diagram)
 from ._runs import RunCommand, RunResult, check_finite_result, register_run_command
 
 MAX_SAVED_VALUES = 20_000_000
 """Trajectories (``seeds x neurons x n_save x k``) are stored only below this many numbers."""
-
-
-def load_gram(path) -> np.ndarray:
-    """A Gram matrix from ``.npy``, ``.csv`` or ``.txt`` (whitespace or comma separated), validated."""
-    from ..dynamics._neurons import check_gram
-
-    path = Path(path)
-    if not path.is_file():
-        raise MimflowError(f"gram file {str(path)!r} not found")
-    try:
-        if path.suffix == ".npy":
-            Q = np.load(path, allow_pickle=False)
-        elif path.suffix in (".csv", ".txt", ".dat", ""):
-            text = path.read_text()
-            delimiter = "," if "," in text else None
-            Q = np.loadtxt(path, delimiter=delimiter, ndmin=2)
-        else:
-            raise MimflowError(f"gram file {str(path)!r}: use .npy, .csv or .txt")
-    except (ValueError, OSError) as exc:
-        raise MimflowError(f"gram file {str(path)!r} could not be read as a matrix of numbers: {exc}") from None
-    return check_gram(Q, name=f"gram matrix in {path.name}")
-
-
-def _check_link_text(value, label):
-    from ..targets import make_link
-
-    if value is None:
-        return value
-    link = make_link(value)
-    if link.r != 1:
-        raise MimflowError(f"{label} {value!r} must be a function of one variable z (got r = {link.r})")
-    return value
 
 
 class NeuronsConfig(BaseModel):
@@ -85,7 +62,8 @@ class NeuronsConfig(BaseModel):
     seeds: int | list[int] = Field(8, description="a count S (seeds 0..S-1) or a list of seeds (vmapped)")
     student: str | None = Field(None, description="student activation sigma (default: sigma*)")
     degree: int | None = Field(None, description="Hermite truncation degree of g (default: from the tails)")
-    t_max: float | None = Field(None, gt=0.0, description="final time (default: 1000 x the predicted median escape)")
+    t_max: float | None = Field(None, gt=0.0, description="horizon: neurons not escaped by then are censored "
+                                "(default: 1000 x the predicted median search time at this d)")
     n_save: int = Field(120, ge=0, le=2000, description="log-spaced save times per neuron trajectory (0: none)")
     rtol: float = Field(1e-8, gt=0.0, lt=1e-2, description="solver relative tolerance")
 
@@ -142,12 +120,12 @@ class NeuronsConfig(BaseModel):
     @field_validator("sigma")
     @classmethod
     def _check_sigma(cls, value):
-        return _check_link_text(value, "sigma")
+        return check_link_text(value, "sigma")
 
     @field_validator("student")
     @classmethod
     def _check_student(cls, value):
-        return _check_link_text(value, "student")
+        return check_link_text(value, "student")
 
     @property
     def seed_list(self) -> list[int]:
@@ -166,17 +144,14 @@ def gram_of(config) -> np.ndarray:
     return equiangular_gram(config.k, config.beta)
 
 
-def _default_t_max(a, k: int, d: int) -> float:
-    from ..theory._neurons import information_exponent_of_g, search_time_prediction
+def _binomial_ci(successes: int, trials: int) -> list[float] | None:
+    """Exact (Clopper-Pearson) 95 % interval of a proportion."""
+    from scipy import stats
 
-    p = information_exponent_of_g(a)
-    if p < 2:
-        return 1e3
-    try:
-        pred = search_time_prediction(a, k, d, 1)["neuron_median_leading_order"]
-    except MimflowError:
-        pred = d ** max(p / 2 - 1, 0.0) + math.log(d)
-    return float(max(1e3, 1e3 * pred))
+    if trials == 0:
+        return None
+    ci = stats.binomtest(successes, trials).proportion_ci(0.95, method="exact")
+    return [float(ci.low), float(ci.high)]
 
 
 def _none_if(x, missing=False):
@@ -197,7 +172,7 @@ def run_neurons(config: NeuronsConfig, *, progress=None) -> RunResult:
     a = th.correlation_coefficients(config.sigma, config.student, config.degree)
     seeds = config.seed_list
     S = len(seeds)
-    t_max = config.t_max or _default_t_max(a, k, d)
+    t_max = config.t_max or default_horizon(a, k, d)
     m0 = neuron_initial_overlaps(Q, d, n, seeds)
     n_save = config.n_save if S * n * config.n_save * k <= MAX_SAVED_VALUES else 0
     ts = None
@@ -218,6 +193,13 @@ def run_neurons(config: NeuronsConfig, *, progress=None) -> RunResult:
     recovered_all = found.all(axis=1)
     esc = run.escape_time
     escaped = np.isfinite(esc)
+    counted = ~never_escaping(a, Q, run.m0)
+    warnings: list[str] = []
+    if th.hypothesis_violations(config.sigma):
+        try:
+            th.check_hypothesis(config.sigma, "the paper's statements")
+        except MimflowError as exc:
+            warnings.append(f"{exc} (search-phase rates, coverage and beta_c are not claimed outside it)")
 
     predicted_all = p_s = None
     search = None
@@ -233,14 +215,15 @@ def run_neurons(config: NeuronsConfig, *, progress=None) -> RunResult:
     if k >= 2:
         try:
             beta_c = th.beta_critical(a, k).beta_c
-        except MimflowError:
-            beta_c = None
+        except MimflowError as exc:
+            warnings.append(f"beta_c not reported: {exc}")
 
     data = {
         "m0": (("seed", "neuron", "index"), run.m0),
         "m_final": (("seed", "neuron", "index"), run.m),
         "escape_time": (("seed", "neuron"), np.where(escaped, esc, -1.0)),
         "escaped": (("seed", "neuron"), escaped),
+        "counted": (("seed", "neuron"), counted),
         "converged": (("seed", "neuron"), run.converged),
         "t_stop": (("seed", "neuron"), run.t_stop),
         "reached": (("seed", "neuron"), index),
@@ -263,22 +246,26 @@ def run_neurons(config: NeuronsConfig, *, progress=None) -> RunResult:
         "sigma": config.sigma, "student": config.student or config.sigma, "k": k, "n": n, "d": d,
         "beta": config.beta if not config.gram else -1.0,
         "t_max": t_max, "threshold": run.threshold, "information_exponent": p_star, "parity": parity,
-        "escape_time_missing": -1.0, "time_units": "docs/math/neurons.md §2.2: correlation loss, unit learning rate",
+        "escape_time_missing": -1.0, "counted": "False: never escapes from its initial overlaps (theory), "
+        "not counted in the medians; an escape_time of -1 with counted = True is censored at t_max", "time_units": "docs/math/neurons.md §2.2: correlation loss, unit learning rate",
     })
     check_finite_result("neurons", ds)
 
-    def nz(x):
-        return float(x) if x.size else None
-
+    esc_nan = np.where(escaped, esc, np.nan)
+    fields, more = neuron_escape_fields(esc_nan, counted, t_max, d, a=a, k=k, identity=identity)
+    warnings += more
     escape_summary = []
     runs = []
     for s, seed in enumerate(seeds):
-        e = esc[s][escaped[s]]
+        m = censored_median(esc_nan[s, counted[s]], t_max) if counted[s].any() else None
+        e = esc[s][escaped[s] & counted[s]]
         escape_summary.append({
             "seed": seed, "fraction_escaped": float(escaped[s].mean()),
-            "median": nz(np.median(e)) if e.size else None, "first": nz(e.min()) if e.size else None,
-            "last": nz(e.max()) if e.size else None,
+            "median": None if m is None else m.median, "median_censored": bool(m is not None and m.median_censored),
+            "first": float(e.min()) if e.size else None,
+            "last": float(e.max()) if e.size and np.all(escaped[s] | ~counted[s]) else None,
             "per_neuron": [_none_if(x) for x in esc[s]],
+            "counted": [bool(x) for x in counted[s]],
         })
         runs.append({
             "seed": seed,
@@ -294,19 +281,23 @@ def run_neurons(config: NeuronsConfig, *, progress=None) -> RunResult:
         "g_coefficients": [float(x) for x in a],
         "recovered_all_fraction": float(recovered_all.mean()),
         "recovered_all_standard_error": se,
+        "recovered_all_ci95": _binomial_ci(int(recovered_all.sum()), S),
         "predicted_recovered_all_probability": predicted_all,
         "neuron_success_fraction": float(np.mean(index >= 0)),
+        "neuron_success_ci95": _binomial_ci(int(np.sum(index >= 0)), index.size),
         "predicted_neuron_success_probability": p_s,
         "expected_neurons_needed": th.expected_neurons_needed(k, p_s) if p_s else None,
         "nearest_index_rule_agreement": (float(np.mean((rule[0] == index) & ((rule[0] < 0) | (rule[1] == sign))))
                                          if rule is not None else None),
         "end_point_fractions": {lab: float(np.mean(label == lab)) for lab in ("index vector", "average", "other", "none")},
         "escape_times": escape_summary,
-        "median_escape_time": float(np.median(esc[escaped])) if escaped.any() else None,
+        **fields,
+        "median_escape_time": fields["median_escape_times"][str(d)][0],
         "predicted_search_time": search,
         "beta_c": beta_c,
         "t_max": t_max,
         "runs": runs,
+        "warnings": warnings,
     }
     scalars = {
         "recovered_all_fraction": summary["recovered_all_fraction"],
@@ -334,187 +325,5 @@ NEURONS = register_run_command(RunCommand(
     description="correlation-loss neurons vs sum-of-neurons targets: search phase, index vectors reached, "
                 "coverage and beta_c (docs/math/neurons.md §2). Also: `mimflow neurons beta-c SIGMA --k K` and "
                 "`mimflow neurons phase-diagram SIGMA --k K1,K2 --beta B1,B2 --d D --seeds S`.",
-    plot=plot_neurons,
-))
-
-
-# ----------------------------------------------------------------------------- phase diagram
-
-
-class NeuronsPhaseConfig(BaseModel):
-    """Config of ``mimflow neurons phase-diagram``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    sigma: str = Field("h3", description="target activation sigma*")
-    k: int | list[int] = Field([2, 3, 4], description="number(s) of index vectors (all in one run)")
-    beta: float | list[float] = Field([0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
-                                      description="equal angle(s) beta in [0, 1) (all in one run)")
-    d: int = Field(1000, description="input dimension")
-    seeds: int = Field(4, ge=1, le=10_000, description="number of seeds (independent networks)")
-    n: int = Field(64, ge=1, description="neurons per seed")
-    student: str | None = Field(None, description="student activation (default sigma*)")
-    degree: int | None = Field(None, description="Hermite truncation degree of g")
-    rtol: float = Field(1e-8, gt=0.0, lt=1e-2, description="solver relative tolerance")
-
-    @field_validator("k")
-    @classmethod
-    def _check_k(cls, value):
-        values = value if isinstance(value, list) else [value]
-        if not values or any(v < 1 for v in values):
-            raise MimflowError(f"k must be integers >= 1, got {value!r}")
-        return value
-
-    @field_validator("beta")
-    @classmethod
-    def _check_beta(cls, value):
-        values = value if isinstance(value, list) else [value]
-        if not values or any(not 0.0 <= v < 1.0 for v in values):
-            raise MimflowError(f"beta must be in [0, 1), got {value!r}")
-        return value
-
-    @field_validator("sigma")
-    @classmethod
-    def _check_sigma(cls, value):
-        return _check_link_text(value, "sigma")
-
-    @field_validator("student")
-    @classmethod
-    def _check_student(cls, value):
-        return _check_link_text(value, "student")
-
-
-PHASE_LABELS = ("index vector", "average", "other", "none")
-
-
-def run_phase_diagram(config: NeuronsPhaseConfig, *, progress=None) -> RunResult:
-    import xarray as xr
-
-    from ..dynamics._neurons import classify_neuron_end_points, equiangular_gram, neuron_initial_overlaps, solve_neurons
-    from ..theory import _neurons as th
-
-    start = time.perf_counter()
-    ks = sorted(config.k if isinstance(config.k, list) else [config.k])
-    betas = sorted(config.beta if isinstance(config.beta, list) else [config.beta])
-    if config.d <= max(ks):
-        raise MimflowError(f"d = {config.d} must exceed k = {max(ks)}")
-    a = th.correlation_coefficients(config.sigma, config.student, config.degree)
-    t_max = _default_t_max(a, max(ks), config.d)
-    frac = np.zeros((len(ks), len(betas), len(PHASE_LABELS)))
-    beta_c = np.full(len(ks), -1.0)
-    total = len(ks) * len(betas)
-    for i, k in enumerate(ks):
-        if k >= 2:
-            try:
-                beta_c[i] = th.beta_critical(a, k).beta_c
-            except MimflowError:
-                pass
-        for j, beta in enumerate(betas):
-            Q = equiangular_gram(k, beta)
-            m0 = neuron_initial_overlaps(Q, config.d, config.n, list(range(config.seeds)))
-            run = solve_neurons(a, Q, m0, t_max=t_max, rtol=config.rtol)
-            _, _, label = classify_neuron_end_points(run.m, run.converged)
-            frac[i, j] = [np.mean(label == lab) for lab in PHASE_LABELS]
-            if progress is not None:
-                progress((i * len(betas) + j + 1) / total)
-    ds = xr.Dataset(
-        {"fraction": (("k", "beta", "end_point"), frac), "beta_c": (("k",), beta_c)},
-        coords={"k": ks, "beta": betas, "end_point": list(PHASE_LABELS)},
-        attrs={"sigma": config.sigma, "student": config.student or config.sigma, "d": config.d,
-               "seeds": config.seeds, "n": config.n, "t_max": t_max, "beta_c_missing": -1.0},
-    )
-    check_finite_result("neurons-phase-diagram", ds)
-    summary = {
-        "sigma": config.sigma, "d": config.d, "k": ks, "beta": betas,
-        "beta_c": {str(k): (float(b) if b >= 0 else None) for k, b in zip(ks, beta_c)},
-        "fractions": {str(k): {f"{b:g}": {lab: float(frac[i, j, l]) for l, lab in enumerate(PHASE_LABELS)}
-                               for j, b in enumerate(betas)} for i, k in enumerate(ks)},
-    }
-    scalars = {"wall_seconds": time.perf_counter() - start}
-    return RunResult(ds, scalars=scalars, summary=summary)
-
-
-def plot_phase(dataset, summary, path) -> None:
-    from ..plotting._neurons import plot_phase_diagram
-    from ..plotting import new_figure
-    from ._io import atomic_savefig
-
-    fig, axes = new_figure(2, 1, width=4.2, height=3.3)
-    plot_phase_diagram(axes[0, 0], axes[0, 1], dataset)
-    fig.tight_layout()
-    atomic_savefig(fig, path)
-
-
-PHASE = register_run_command(RunCommand(
-    "neurons-phase-diagram", NeuronsPhaseConfig, run_phase_diagram, vmapped_fields=frozenset({"k", "beta"}),
-    positional=("sigma",),
-    description="what gradient flow reaches over (beta, k) with equal angles, with beta_c (docs/math/neurons.md §2.4)",
-    plot=plot_phase,
-))
-
-
-# ----------------------------------------------------------------------------- beta_c
-
-
-class NeuronsBetaCConfig(BaseModel):
-    """Config of ``mimflow neurons beta-c``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    sigma: str = Field("h3", description="target activation sigma*")
-    k: int = Field(4, description="number of index vectors")
-    student: str | None = Field(None, description="student activation (default sigma*)")
-    degree: int | None = Field(None, description="Hermite truncation degree of g")
-
-    @field_validator("k")
-    @classmethod
-    def _check_k(cls, value):
-        if value < 2:
-            raise MimflowError(f"k must be >= 2 for equal angles between index vectors, got {value}")
-        return value
-
-    @field_validator("sigma")
-    @classmethod
-    def _check_sigma(cls, value):
-        return _check_link_text(value, "sigma")
-
-    @field_validator("student")
-    @classmethod
-    def _check_student(cls, value):
-        return _check_link_text(value, "student")
-
-
-def beta_c_report(config: NeuronsBetaCConfig) -> dict:
-    """``{"beta_c": x, "closed_form": ..., "crossings": [...], "m_bar": ..., ...}`` (theory only)."""
-    from ..theory import _neurons as th
-
-    a = th.correlation_coefficients(config.sigma, config.student, config.degree)
-    res = th.beta_critical(a, config.k)
-    mbar, perp, _ = th.average_point_curvatures(a, config.k, res.beta_c)
-    return {"beta_c": res.beta_c, "closed_form": res.closed_form, "crossings": list(res.crossings),
-            "k": config.k, "sigma": config.sigma, "student": config.student or config.sigma,
-            "information_exponent": th.information_exponent_of_g(a), "m_bar": mbar,
-            "g_coefficients": [float(x) for x in a]}
-
-
-def run_beta_c(config: NeuronsBetaCConfig, *, progress=None) -> RunResult:
-    import xarray as xr
-
-    from ..theory import _neurons as th
-
-    report = beta_c_report(config)
-    a = np.asarray(report["g_coefficients"])
-    betas = np.linspace(0.0, 0.99, 100)
-    curv = np.array([th.average_point_curvatures(a, config.k, b)[2] for b in betas])
-    ds = xr.Dataset({"inside_curvature": (("beta",), curv)}, coords={"beta": betas},
-                    attrs={"beta_c": report["beta_c"], "k": config.k, "sigma": config.sigma})
-    check_finite_result("neurons-beta-c", ds)
-    if progress is not None:
-        progress(1.0)
-    return RunResult(ds, scalars={"beta_c": report["beta_c"]}, summary=report)
-
-
-BETA_C = register_run_command(RunCommand(
-    "neurons-beta-c", NeuronsBetaCConfig, run_beta_c, positional=("sigma",),
-    description="critical equal angle beta_c where the average fixed point turns into a minimum (docs/math/neurons.md §2.4)",
+    plot=plot_neurons, memory_estimate=neurons_memory,
 ))

@@ -44,6 +44,7 @@ def _load_all() -> None:
     from . import _spectral_repro  # noqa: F401  (spectral-overlap)
     from . import _training_studies  # noqa: F401  (sgd-vs-ode, sample-complexity; needs mimflow.training)
     from . import _dmft_wirtinger  # noqa: F401  (dmft-wirtinger)
+    from . import _amp_repro  # noqa: F401  (algorithms-vs-limits)
 
 
 def list_reproductions() -> list[Reproduction]:

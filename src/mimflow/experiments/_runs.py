@@ -68,7 +68,7 @@ __all__ = [
     "register_run_command",
 ]
 
-COMMAND_MODULES: list[str] = ["mimflow.experiments._hermite_mc", "mimflow.experiments._flow", "mimflow.experiments._train", "mimflow.experiments._neurons", "mimflow.experiments._spectral", "mimflow.experiments._dmft"]
+COMMAND_MODULES: list[str] = ["mimflow.experiments._hermite_mc", "mimflow.experiments._flow", "mimflow.experiments._train", "mimflow.experiments._neurons", "mimflow.experiments._spectral", "mimflow.experiments._dmft", "mimflow.experiments._amp"]
 """Modules imported (lazily) to fill the registry; a new run command appends its module here."""
 
 RESERVED_NAMES = frozenset({
@@ -102,12 +102,20 @@ class RunCommand:
     option_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Extra flags of ``mimflow NAME`` for a field (``{"batch_size": ("--batch",)}``), for names a field
     cannot take because the generic command line reserves them (``batch`` is the sweep's runs per task)."""
+    memory_estimate: Callable[..., tuple[float, str, str]] | None = None
+    """Optional ``memory_estimate(config) -> (bytes, what, how_to_chunk)``: a config that cannot fit in
+    this machine's memory is refused by :meth:`make_config`, before any work (see ``_bounds.py``)."""
 
     def make_config(self, *layers: Mapping[str, Any] | None) -> BaseModel:
-        """Defaults updated by each layer (nested or dotted dicts), validated."""
+        """Defaults updated by each layer (nested or dotted dicts), validated (sizes against memory too)."""
         from ._config import resolve_config
 
-        return resolve_config(self.config_model, *layers, source=f"{self.name} config")
+        config = resolve_config(self.config_model, *layers, source=f"{self.name} config")
+        if self.memory_estimate is not None:
+            from ._bounds import check_memory
+
+            check_memory(self.name, self.memory_estimate(config))
+        return config
 
 
 RUN_COMMANDS: dict[str, RunCommand] = {}

@@ -27,6 +27,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .._errors import MimflowError
+from ._bounds import spectral_memory
 from ._config import seed_list, validate_seeds
 from ._runs import RunCommand, RunResult, check_finite_result, register_run_command
 
@@ -218,5 +219,5 @@ def plot_spectral(dataset, summary, path) -> None:
 SPECTRAL = register_run_command(RunCommand(
     "spectral", SpectralConfig, run_spectral, vmapped_fields=frozenset({"alpha", "seeds"}), positional=("link",),
     description="spectral estimator: Lu-Li overlap and top eigenvalue vs alpha, weak-recovery threshold, finite-d Lanczos runs",
-    plot=plot_spectral,
+    plot=plot_spectral, memory_estimate=spectral_memory,
 ))

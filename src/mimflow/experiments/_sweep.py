@@ -44,6 +44,7 @@ from typing import Any
 
 from .._errors import MimflowError
 from ._config import FieldSpec, canonical_json, check_keys, config_fields, config_dict, flatten, load_toml, parse_value, split_list
+from ._executors import WORKER_PRELOAD, Executor  # noqa: F401  (WORKER_PRELOAD: kept importable from here)
 from ._runs import RunCommand, get_run_command
 
 __all__ = [
@@ -55,8 +56,6 @@ __all__ = [
     "run_sweep",
 ]
 
-WORKER_PRELOAD = "mimflow.experiments._worker"
-"""Imported by every worker at start-up (x64, one-thread XLA pool); pass it to your own dask-worker too."""
 
 SWEEP_SETTINGS = {"out", "local", "scheduler", "slurm", "pbs", "retries", "batch", "cluster_options"}
 
@@ -211,7 +210,7 @@ class SweepPlan:
 
 def plan_sweep(command_name: str, *layers: Mapping[str, Any] | None, axes: Mapping[str, Sequence] | None = None) -> SweepPlan:
     """Validate every grid point of ``layers`` (base config, nested or dotted) times ``axes``."""
-    from ._store import _run_id_of, package_version
+    from ._store import run_id_of_dict
 
     command = get_run_command(command_name)
     axes = {key: list(values) for key, values in (axes or {}).items()}
@@ -222,7 +221,6 @@ def plan_sweep(command_name: str, *layers: Mapping[str, Any] | None, axes: Mappi
     base = command.make_config(*layers)  # the base alone must be valid (clear errors first)
     configs, ids, seen = [], [], set()
     keys = list(axes)
-    version = package_version()
     for point in itertools.product(*(axes[k] for k in keys)):
         overrides = dict(zip(keys, point))
         try:
@@ -230,7 +228,7 @@ def plan_sweep(command_name: str, *layers: Mapping[str, Any] | None, axes: Mappi
         except MimflowError as exc:
             where = ", ".join(f"{k}={v!r}" for k, v in overrides.items())
             raise MimflowError(f"at grid point {where}: {exc}") from None
-        rid = _run_id_of(command.name, config_dict(cfg), version)
+        rid = run_id_of_dict(command.name, config_dict(cfg))
         if rid in seen:
             continue
         seen.add(rid)
@@ -245,7 +243,7 @@ def _run_batch(command_name: str, configs: list[dict], out_dir: str) -> list[dic
     """The Dask task: run and store each config of the batch; never raises for one bad run."""
     import mimflow  # noqa: F401  (x64 in the worker process)
 
-    from ._store import record_failure, run_and_store
+    from ._store import RunClaimed, record_failure, run_and_store
 
     if not Path(out_dir).is_dir():
         raise MimflowError(f"results folder {out_dir!r} is not visible from worker {os.uname().nodename}: "
@@ -255,7 +253,7 @@ def _run_batch(command_name: str, configs: list[dict], out_dir: str) -> list[dic
         t0 = time.perf_counter()
         outcome: dict[str, Any] = {"config": cfg}
         try:
-            rid, path, reused = run_and_store(command_name, cfg, out_dir)
+            rid, path, reused = run_and_store(command_name, cfg, out_dir, wait=False)
             outcome.update(run_id=rid, status="reused" if reused else "computed", path=str(path))
             try:
                 import json
@@ -263,26 +261,52 @@ def _run_batch(command_name: str, configs: list[dict], out_dir: str) -> list[dic
                 outcome["scalars"] = json.loads((path / "result.json").read_text()).get("scalars", {})
             except (OSError, ValueError):
                 outcome["scalars"] = {}
+        except RunClaimed as exc:  # another sweep is computing it: the client comes back for it at the end
+            outcome.update(run_id=str(exc), status="claimed", seconds=0.0)
+            outcomes.append(outcome)
+            continue
         except MimflowError as exc:
             outcome.update(status="failed", error=str(exc), retry=False)
-        except Exception as exc:  # a bug or a transient problem: retried by the client
+        except Exception as exc:  # a bug or a transient problem: retried by the client (out of memory: not)
+            from ._bounds import out_of_memory_message
+
+            oom = out_of_memory_message(exc)
+            if oom is not None:
+                outcome.update(status="failed", error=oom, retry=False)
+                outcome["seconds"] = time.perf_counter() - t0
+                outcomes.append(outcome)
+                rid = outcome.setdefault("run_id", _failed_id(command_name, cfg))
+                record_failure(out_dir, rid, command_name, cfg, oom, 1)
+                continue
             outcome.update(status="failed", error=f"{type(exc).__name__}: {exc}", retry=True,
                            traceback=traceback.format_exc(limit=8))
         outcome["seconds"] = time.perf_counter() - t0
         if outcome["status"] == "failed":
-            from ._store import _run_id_of, package_version
-
-            rid = _run_id_of(command_name, cfg, package_version())
+            rid = _failed_id(command_name, cfg)
             outcome["run_id"] = rid
             record_failure(out_dir, rid, command_name, cfg, outcome["error"], 1)
         outcomes.append(outcome)
     return outcomes
 
 
+def _failed_id(command_name: str, cfg: dict) -> str:
+    from ._store import run_id_of_dict
+
+    try:
+        return run_id_of_dict(command_name, cfg)
+    except MimflowError:  # a config that cannot even be hashed (NaN): name it by its text
+        import hashlib
+
+        return hashlib.sha256(repr(sorted(cfg.items())).encode()).hexdigest()[:16]
+
+
 # ---------------------------------------------------------------------------- report
 @dataclass
 class SweepReport:
-    """What a sweep did. ``failed``: ``{"run_id", "axes", "error"}`` for each run that failed."""
+    """What a sweep did: ``total`` runs = ``already_stored`` (good when the sweep started) + ``computed``
+    (by this sweep) + ``reused`` (stored meanwhile by another writer, e.g. a second sweep on the same
+    store) + ``len(failed)`` (``{"run_id", "axes", "error"}`` each). ``damaged``: stored runs found
+    damaged or outdated at the start (moved aside and recomputed)."""
 
     out_dir: Path
     command: str
@@ -297,6 +321,7 @@ class SweepReport:
     where: str = ""
     wall_seconds: float = 0.0
     run_ids: list[str] = field(default_factory=list)
+    damaged: int = 0
 
     @property
     def ok(self) -> bool:
@@ -310,7 +335,15 @@ class SweepReport:
             "already_stored": self.already_stored, "computed": self.computed, "reused": self.reused,
             "failed": self.failed, "retried": self.retried, "tasks": self.tasks, "workers": self.workers,
             "where": self.where, "wall_seconds": self.wall_seconds, "run_ids": self.run_ids,
+            "damaged": self.damaged,
         })
+
+    def closing_line(self) -> str:
+        """The counts of :meth:`to_json` in words (the same numbers, the same names)."""
+        return (f"{self.computed} computed, {self.already_stored} already stored, {self.reused} reused "
+                f"(stored by another writer), {len(self.failed)} failed"
+                + (f", {self.damaged} damaged run(s) recomputed" if self.damaged else "")
+                + f" in {self.wall_seconds:.1f} s; results in {self.out_dir}")
 
 
 Event = Callable[..., None]
@@ -320,86 +353,21 @@ def _null_event(kind: str, **info) -> None:
     return None
 
 
-# ---------------------------------------------------------------------------- clusters
-def _jobqueue_cluster(kind: str, jobs: int, options: Mapping[str, Any]):
-    try:
-        import dask_jobqueue
-    except ImportError:
-        raise MimflowError(
-            f"--{kind} needs dask-jobqueue: pip install 'mimflow[cluster]' (or pip install dask-jobqueue)"
-        ) from None
-    cls = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}.get(kind)
-    if cls is None:
-        raise MimflowError(f"unknown job queue {kind!r}: use slurm or pbs")
-    opts: dict[str, Any] = {"cores": 1, "processes": 1, "memory": "4GB",
-                            "worker_extra_args": ["--preload", WORKER_PRELOAD]}
-    opts.update(options)
-    try:
-        cluster = cls(**opts)
-    except (TypeError, ValueError) as exc:
-        raise MimflowError(f"--{kind}: bad cluster option: {exc}") from None
-    cluster.scale(jobs=jobs)
-    return cluster, jobs * int(opts.get("processes", 1))
+def _finish_claimed(plan: SweepPlan, out: Path, claimed: list[int], cfg_dicts: list[dict], handle) -> None:
+    """Runs another writer was computing: wait until it stores them (they count as ``reused``); a run
+    whose claim is released without a result (the other writer failed or died) is computed here."""
+    from ._store import CLAIM_POLL_SECONDS, _stored, claimed_by_other
+
+    while claimed:
+        i = claimed.pop(0)
+        rid = plan.run_ids[i]
+        while claimed_by_other(out, rid) and not _stored(out, rid):
+            time.sleep(CLAIM_POLL_SECONDS)
+        handle(_run_batch(plan.command, [cfg_dicts[i]], str(out.resolve())), _NO_RETRY, lambda idx, a: None)
 
 
-class _Executor:
-    """In-process (local=0) or Dask; ``submit(batch) -> handle``, ``as_completed``."""
-
-    def __init__(self, *, local, scheduler, jobqueue, jobs, cluster_options, client):
-        self.client = client
-        self.cluster = None
-        self.own_client = False
-        self.inline = False
-        if client is not None:
-            self.workers = max(1, len(client.scheduler_info().get("workers", {})))
-            self.where = f"Dask client {client.scheduler.address}"
-            return
-        if jobqueue is not None:
-            self.cluster, self.workers = _jobqueue_cluster(jobqueue, jobs or 1, cluster_options or {})
-            self.where = f"{jobqueue.upper()} via dask-jobqueue ({jobs or 1} jobs)"
-        elif scheduler is not None:
-            self.workers = None
-            self.where = f"Dask scheduler {scheduler}"
-        else:
-            n = (os.cpu_count() or 1) if local is None else int(local)
-            if n < 0:
-                raise MimflowError(f"--local must be >= 0 (0 runs in this process), got {n}")
-            if n == 0:
-                self.inline = True
-                self.workers = 1
-                self.where = "this process (no Dask)"
-                return
-            import logging
-
-            from distributed import LocalCluster
-
-            self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                        dashboard_address=":0", silence_logs=logging.ERROR,
-                                        preload=[WORKER_PRELOAD])
-            self.workers = n
-            self.where = f"Dask LocalCluster ({n} worker processes)"
-        from distributed import Client
-
-        try:
-            self.client = Client(self.cluster if self.cluster is not None else scheduler, timeout="30s")
-        except OSError as exc:
-            self.close()
-            raise MimflowError(f"cannot reach the Dask scheduler {scheduler!r}: {exc}") from None
-        self.own_client = True
-        if self.workers is None:
-            self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
-
-    def close(self) -> None:
-        if self.own_client and self.client is not None:
-            try:
-                self.client.close()
-            except Exception:  # pragma: no cover
-                pass
-        if self.cluster is not None:
-            try:
-                self.cluster.close()
-            except Exception:  # pragma: no cover
-                pass
+_NO_RETRY = 1 << 30
+"""An attempt number past any retry budget (a run taken over from another writer is tried once)."""
 
 
 # ---------------------------------------------------------------------------- run
@@ -426,7 +394,8 @@ def run_sweep(
     seconds, scalars), ``"retry"`` (run_ids, error, attempt), ``"failed"`` (run_id, axes, error)
     and ``"done"`` (report).
     """
-    from ._store import clean_stale_temps, write_sweep_manifest
+    from ._paths import check_out_dir
+    from ._store import _stored, clean_stale_temps, write_sweep_manifest
 
     t_start = time.perf_counter()
     event = on_event or _null_event
@@ -435,13 +404,14 @@ def run_sweep(
         raise MimflowError(f"retries must be >= 0, got {retries}")
     if batch_size is not None and batch_size < 1:
         raise MimflowError(f"batch size must be >= 1, got {batch_size}")
-    out = Path(out_dir)
+    out = check_out_dir(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     clean_stale_temps(out)
     write_sweep_manifest(out, plan.command, plan.axes,
                          [(rid, config_dict(cfg)) for rid, cfg in zip(plan.run_ids, plan.configs)])
-    pending = [i for i, rid in enumerate(plan.run_ids) if not (out / rid).exists()]
-    report = SweepReport(out, plan.command, len(plan), len(plan) - len(pending), run_ids=list(plan.run_ids))
+    pending = [i for i, rid in enumerate(plan.run_ids) if not _stored(out, rid)]
+    report = SweepReport(out, plan.command, len(plan), len(plan) - len(pending), run_ids=list(plan.run_ids),
+                         damaged=sum(1 for i in pending if (out / plan.run_ids[i]).exists()))
     index_of = {rid: i for i, rid in enumerate(plan.run_ids)}
     if not pending:
         report.where = "nothing to run"
@@ -450,7 +420,7 @@ def run_sweep(
         event("done", report=report)
         return report
 
-    executor = _Executor(local=local, scheduler=scheduler, jobqueue=jobqueue, jobs=jobs,
+    executor = Executor(local=local, scheduler=scheduler, jobqueue=jobqueue, jobs=jobs,
                          cluster_options=cluster_options, client=client)
     try:
         report.where, report.workers = executor.where, executor.workers
@@ -460,12 +430,16 @@ def run_sweep(
               tasks=len(batches), where=report.where)
         cfg_dicts = [config_dict(cfg) for cfg in plan.configs]
 
+        claimed: list[int] = []
+
         def handle(outcomes: list[dict], attempt: int, resubmit) -> None:
             retry = []
             for o in outcomes:
                 i = index_of.get(o.get("run_id"))
                 axes_here = plan.axis_values(i) if i is not None else {}
-                if o["status"] in ("computed", "reused"):
+                if o["status"] == "claimed" and i is not None:
+                    claimed.append(i)
+                elif o["status"] in ("computed", "reused"):
                     if o["status"] == "computed":
                         report.computed += 1
                     else:
@@ -521,9 +495,9 @@ def run_sweep(
                 except Exception as exc:  # lost worker, unpicklable result, ...
                     outcomes = [{"run_id": plan.run_ids[i], "config": cfg_dicts[i], "status": "failed",
                                  "error": f"task failed: {type(exc).__name__}: {exc}", "retry": True, "seconds": 0.0}
-                                for i in batch if not (out / plan.run_ids[i]).exists()]
+                                for i in batch if not _stored(out, plan.run_ids[i])]
                     done = [{"run_id": plan.run_ids[i], "status": "reused", "seconds": 0.0}
-                            for i in batch if (out / plan.run_ids[i]).exists()]
+                            for i in batch if _stored(out, plan.run_ids[i])]
                     outcomes = done + outcomes
                     if attempt >= retries:
                         from ._store import record_failure
@@ -532,6 +506,7 @@ def run_sweep(
                             if o["status"] == "failed":
                                 record_failure(out, o["run_id"], plan.command, o["config"], o["error"], attempt + 1)
                 handle(outcomes, attempt, resubmit)
+        _finish_claimed(plan, out, claimed, cfg_dicts, handle)
     finally:
         executor.close()
     report.wall_seconds = time.perf_counter() - t_start

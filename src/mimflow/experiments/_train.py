@@ -14,6 +14,16 @@ else ``{d: list}``), ``runs`` (per ``d`` and seed: final overlaps ``M``, their s
 final and minimum population risk, final ``Q`` where the student is not on the Stiefel manifold),
 ``steps_per_second`` (per ``d``) and, with ``--compare-theory``, ``max_deviation_from_theory``
 (per ``d``: the maximum over seeds) and ``deviation_per_seed``.
+
+**Escape times** (docs/math/statistics.md): the ``k``-th singular value of ``M`` escapes when it first reaches
+``ESCAPE_THRESHOLD = 1/2`` (linear interpolation in ``t`` between save points); a run that has not
+escaped by the end of its run (``t = steps * lr``, the horizon of that ``d``) is right-censored there,
+never dropped. Per ``d`` and singular value: ``median_escape_times`` (Kaplan-Meier, ``null`` when
+censored: see ``median_censored``), ``median_escape_times_ci95``, ``censored_fraction``, ``horizon``,
+``counted_runs``; with several ``d``, ``escape_time_slopes`` (log-log slope of the medians with a
+bootstrap-over-seeds SE, ``fitted``/``fitted_se``); with ``--compare-theory``, the same statistics of the
+population flow from each run's own ``M(0)`` (``theory_escape_times``: the per-seed prediction, and the
+``predicted`` slope). ``warnings``: few runs, censoring above 10 %, censored medians.
 """
 
 from __future__ import annotations
@@ -25,8 +35,12 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .._errors import MimflowError
+from ._bounds import train_memory
 from ._config import seed_list, validate_dimensions, validate_seeds
+from ._escape_stats import escape_time_summary, predicted_slope, slope_summary
 from ._runs import RunCommand, RunResult, check_finite_result, register_run_command
+
+ESCAPE_THRESHOLD = 0.5
 
 
 class TrainConfig(BaseModel):
@@ -115,6 +129,54 @@ def build_algorithm(config: TrainConfig):
                               student_neurons=config.rank, beta=config.beta, **common)
     return make_algorithm("committee", config.link, student_width=config.rank, activation=config.activation,
                           constraint=config.constraint, train_second_layer=config.train_second_layer, **common)
+
+
+def crossing_times(t, values, threshold: float = ESCAPE_THRESHOLD) -> np.ndarray:
+    """``(S, n)`` first time each ``values (S, T, n)`` reaches ``threshold`` (linear interpolation between
+    save times ``t (T,)``; 0 when it starts above; NaN when it never does: censored at ``t[-1]``)."""
+    t = np.asarray(t, dtype=float)
+    v = np.asarray(values, dtype=float)
+    above = v >= threshold
+    hit = above.any(axis=1)
+    j = np.argmax(above, axis=1)  # (S, n) first save index at or above
+    jm = np.maximum(j - 1, 0)
+    v1 = np.take_along_axis(v, j[:, None, :], axis=1)[:, 0]
+    v0 = np.take_along_axis(v, jm[:, None, :], axis=1)[:, 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(v1 > v0, (threshold - v0) / (v1 - v0), 1.0)
+    out = t[jm] + np.clip(frac, 0.0, 1.0) * (t[j] - t[jm])
+    return np.where(hit, np.where(j == 0, t[0], out), np.nan)
+
+
+def escape_fields(ds_list, trajectories, references) -> tuple[dict, list[str]]:
+    """Censoring-aware escape-time fields of ``mimflow train`` (module docstring)."""
+    escape = np.stack([crossing_times(tr.t, tr.singular_values) for tr in trajectories])  # (D, S, n)
+    horizons = np.array([float(tr.t[-1]) for tr in trajectories])
+    n = escape.shape[-1]
+    names = [f"singular value {k + 1}" for k in range(n)]
+    fields, warnings = escape_time_summary(ds_list, escape, horizons, names=names)
+    theory = None
+    if references:
+        theory = np.stack([crossing_times(ref.t, ref.singular_values) for ref in references])
+        th_fields, _ = escape_time_summary(ds_list, theory, horizons, names=names)
+        fields["theory_escape_times"] = {
+            "median_escape_times": th_fields["median_escape_times"],
+            "median_escape_times_ci95": th_fields["median_escape_times_ci95"],
+            "median_censored": th_fields["median_censored"],
+            "per_seed": {str(d): [[None if not np.isfinite(x) else float(x) for x in row] for row in theory[a]]
+                         for a, d in enumerate(ds_list)}}
+    if len(ds_list) >= 2:
+        predicted = None
+        if theory is not None:
+            med = fields["theory_escape_times"]["median_escape_times"]
+            predicted = [None if any(med[str(d)][k] is None for d in ds_list)
+                         else predicted_slope(ds_list, [med[str(d)][k] for d in ds_list]) for k in range(n)]
+        slopes, more = slope_summary(ds_list, escape, horizons, predicted=predicted, names=names)
+        fields["escape_time_slopes"] = slopes
+        warnings += more
+    fields["escape_times_per_seed"] = {str(d): [[None if not np.isfinite(x) else float(x) for x in row]
+                                                for row in escape[a]] for a, d in enumerate(ds_list)}
+    return fields, warnings
 
 
 class _SubProgress:
@@ -220,6 +282,9 @@ def run_train(config: TrainConfig, *, progress=None) -> RunResult:
     if deviation is not None:
         summary["max_deviation_from_theory"] = {str(d): float(np.max(deviation[a])) for a, d in enumerate(ds_list)}
         summary["deviation_per_seed"] = {str(d): deviation[a].tolist() for a, d in enumerate(ds_list)}
+    fields, warnings = escape_fields(ds_list, trajectories, references)
+    summary.update(fields)
+    summary["warnings"] = warnings
     scalars = {
         "final_loss_median": float(np.median(loss[-1, :, -1])),
         "wall_seconds": time.perf_counter() - start,
@@ -274,5 +339,5 @@ def plot_train(dataset, summary, path) -> None:
 TRAIN = register_run_command(RunCommand(
     "train", TrainConfig, run_train, vmapped_fields=frozenset({"d", "seeds"}), positional=("link",),
     description="finite-sample training (online SGD, reduced or d-dimensional; full-batch GD) beside the population flow",
-    plot=plot_train, option_aliases={"batch_size": ("--batch",)},
+    plot=plot_train, option_aliases={"batch_size": ("--batch",)}, memory_estimate=train_memory,
 ))

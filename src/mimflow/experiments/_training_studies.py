@@ -5,7 +5,7 @@ reproductions built on them, ``sgd-vs-ode`` and ``sample-complexity``.
 
 **Time mapping** (the one of :func:`mimflow.training.train_online`): step ``n`` of online SGD with
 learning rate :math:`\eta` and batch ``B`` sits at time :math:`t = n\eta`, the time of the population
-gradient flow of docs/math/grassmannian-flow.md §1.4/1.7/2.2 (loss with the factor 1/2, unit rate). The population flow is
+gradient flow of docs/math/grassmannian-flow.md §1.4, docs/math/planted.md §1.7, docs/math/neurons.md §2.2 (loss with the factor 1/2, unit rate). The population flow is
 the :math:`\eta \to 0` limit at fixed ``t``.
 
 1. Finite-d deviation from the ODE (``sgd_vs_ode``)
@@ -45,7 +45,7 @@ to :math:`m = 1` and the comparison covers the whole path.
 --------------------------------------------------------
 A run *escapes* when :math:`|M_{11}|` (single index; a singular value of ``M`` in general) first reaches
 :math:`\theta = 1/2` (as :mod:`mimflow.dynamics._saddles`); the samples used are ``steps x B`` at that
-point (interpolated between save points). Predictions (docs/math/saddles.md §1.6, 1.7, 2.2) with
+point (interpolated between save points). Predictions (docs/math/saddles.md §1.6, docs/math/planted.md §1.7, docs/math/neurons.md §2.2) with
 :math:`\eta = c\,d^{-\delta}` and :math:`t_{esc}` the population escape time:
 
 * **planted** and **correlation** (one neuron, :math:`\sigma = \sigma_*`), information exponent
@@ -61,7 +61,7 @@ point (interpolated between save points). Predictions (docs/math/saddles.md §1.
   unstable one at :math:`m_* = (cC(0)/(2sc_s^2))^{1/(s-2)} = O(1)`: runs stay on the plateau
   (escape needs an ``O(1)`` fluctuation); the study reports the escaped fraction within its budget.
   ``s = 2``: :math:`\delta = 1` suffices (:math:`c < 4c_2^2/C(0)`) and samples :math:`\sim d\ln d`.
-* **two-timescale** (link refitted, docs/math/saddles.md §1.6, 1.8, 1.9), ``s``: :math:`t_{esc} = \Theta(d^{s-1})`.
+* **two-timescale** (link refitted, docs/math/saddles.md §1.6, docs/math/finite-sample.md §1.8-1.9), ``s``: :math:`t_{esc} = \Theta(d^{s-1})`.
   With the exact link :math:`f_W = A_{M^T}f_*` the student's output gradient vanishes at the saddle
   (:math:`\nabla f_W = O(m^s)`), so the retraction and martingale terms are negligible at
   :math:`\delta = 1` and samples :math:`= t_{esc}d/c = \Theta(d^s)` (``s = 2``: :math:`d^2`). With the link
@@ -69,12 +69,21 @@ point (interpolated between save points). Predictions (docs/math/saddles.md §1.
   :math:`m^s \sim d^{-s/2}`, the :math:`n \gg d^s` of docs/math/finite-sample.md §1.9 (a heuristic there, labelled
   non-rigorous): this row is reported as measured, beside the heuristic, not tested as a law.
 
-Fitted exponents are least-squares slopes of the log median over seeds against :math:`\log d`, with a
-bootstrap standard error over seeds (medians, because escape times are heavy-tailed, docs/math/saddles.md §1.6 and
-:mod:`mimflow.theory._escape_times`). Runs that have not escaped within the step budget count as
-``+inf`` (a median is defined while fewer than half are censored).
+Runs that have not escaped within their sample budget are right-censored there (the horizon of that
+``d``: ``budget`` times its predicted median, so the censored fraction does not grow with ``d``), never
+dropped. Medians are Kaplan-Meier medians with 95 % CIs (``median``, ``median_ci95``, ``None`` plus
+``median_censored`` when more than half are censored; docs/math/statistics.md §8.2); fitted exponents are
+least-squares slopes of the log median against :math:`\log d` with a bootstrap-over-seeds standard error
+(:func:`mimflow.theory.loglog_slope_with_error`, docs/math/statistics.md §8.4; medians, because escape
+times are heavy-tailed, docs/math/saddles.md §1.6), reported as ``escape_slope`` = ``{fitted, fitted_se,
+predicted, asymptotic, text}`` (``fitted_exponent``/``fitted_exponent_se`` are the same numbers).
 
-References: docs/math/saddles.md §1.6-1.9, 2.2; Ben Arous, Gheissari, Jagannath, "Online stochastic gradient
+Claims (``claims.json``, docs/math/statistics.md §8.5): the deviation slope is -1/2 (section 1; SE from
+the weighted fit of the per-``d`` RMS deviations, whose SEs come from the seeds); the samples of each
+rigorous row scale with the exponent of the population prediction over the same ``d`` (section 2).
+
+References: docs/math/saddles.md §1.6, docs/math/planted.md §1.7, docs/math/finite-sample.md §1.8-1.9,
+docs/math/neurons.md §2.2, docs/math/online-sgd.md §6.3; Ben Arous, Gheissari, Jagannath, "Online stochastic gradient
 descent on non-convex losses from high-dimensional inference", JMLR 2021 (``n \sim d^{s-1}``).
 """
 
@@ -88,6 +97,8 @@ from pathlib import Path
 import numpy as np
 
 from .._errors import MimflowError
+from ..theory import MAX_CENSORED_FRACTION, MIN_RUNS, censored_median, loglog_slope_with_error
+from ._claims import check_claim, write_claims
 from ._io import atomic_savefig, atomic_write_dataset, atomic_write_json
 from ._registry import register
 
@@ -292,16 +303,6 @@ def samples_to_escape(traj, *, threshold: float = ESCAPE_THRESHOLD, samples_per_
     return out
 
 
-def _median_with_se(x: np.ndarray, rng: np.random.Generator, n_boot: int = 400) -> tuple[float, float, float]:
-    """Median (``inf`` when half or more are censored), bootstrap SE of its log, escaped fraction."""
-    x = np.asarray(x, dtype=float)
-    med = float(np.median(x))
-    boots = np.median(x[rng.integers(0, len(x), size=(n_boot, len(x)))], axis=1)
-    finite = np.isfinite(boots)
-    se = float(np.std(np.log(boots[finite]), ddof=1)) if finite.mean() > 0.9 and np.isfinite(med) else float("nan")
-    return med, se, float(np.mean(np.isfinite(x)))
-
-
 CASES = {
     # name: (algorithm, link, information exponent s, lr exponent delta, lr coefficient c, predicted exponent, rigorous)
     "correlation h3, eta = c d^-3/2": ("correlation", "h3", 3, 1.5, 0.3, 2.0, True),
@@ -328,6 +329,18 @@ def _build(algorithm: str, link: str, noise: float = 0.0):
         window = int(algorithm.split(":")[1]) if ":" in algorithm else 2000
         return make_algorithm("two-timescale", link, degree=2, link_fit="running", fit_batch=window)
     return make_algorithm(algorithm, link)
+
+
+def _can_escape(algorithm: str, s: int, M0) -> np.ndarray:
+    """``(S,)`` runs the population flow lets escape from their start: for a single-index planted or
+    correlation run with odd information exponent ``s``, ``m(0) > 0`` (``m = 0`` is invariant and from a
+    negative start :math:`\dot m = v(m) > 0` drives ``|m|`` down to 0: docs/math/saddles.md §1.6); all runs otherwise.
+    The others are reported (``never_escaping``, and the share that SGD's noise lets escape anyway) and not
+    counted in the medians: the prediction is the median of the escaping half."""
+    M0 = np.asarray(M0, dtype=float)
+    if algorithm in ("planted", "correlation") and s % 2 == 1 and M0.shape[-2:] == (1, 1):
+        return M0[:, 0, 0] > 0
+    return np.ones(M0.shape[0], dtype=bool)
 
 
 def predicted_samples(algorithm: str, link: str, d: float, lr: float) -> float:
@@ -363,14 +376,14 @@ def sample_complexity(
 ) -> dict:
     """Samples to escape against ``d`` for each case of :data:`CASES` (module docstring, section 2).
 
-    Each run gets ``budget`` times the predicted median (:func:`predicted_samples`) as its step budget.
-    Returns per case: ``d``, per-seed samples, medians, bootstrap SE of log medians, escaped fractions,
-    the predicted samples, the fitted exponent with its SE and the predicted exponent.
+    Each run gets ``budget`` times the predicted median (:func:`predicted_samples`) as its step budget
+    (its censoring horizon). Returns per case: ``d``, per-seed samples (``inf``: censored), Kaplan-Meier
+    medians with 95 % CIs, censored and escaped fractions, the predicted samples, ``escape_slope`` (the
+    fitted exponent with its bootstrap SE beside the predicted one) and ``warnings``.
     """
     from ..training import Scaling, train_online
 
     names = list(CASES) if cases is None else list(cases)
-    rng = np.random.default_rng(seed)
     result = {"d": [int(d) for d in ds], "seeds": seeds, "budget": budget, "threshold": ESCAPE_THRESHOLD,
               "engine": engine, "time_mapping": "t = step * eta", "cases": {}}
     total = len(names) * len(ds)
@@ -381,8 +394,10 @@ def sample_complexity(
         algorithm, link, s, delta, coef, exponent, rigorous = CASES[name]
         algo = _build(algorithm, link)
         row = {"algorithm": algorithm, "link": link, "information_exponent": s, "lr": f"{coef} * d^-{delta}",
-               "predicted_exponent": exponent, "rigorous": rigorous, "samples": [], "median": [],
-               "log_median_se": [], "escaped_fraction": [], "predicted": [], "steps_budget": [], "seconds": []}
+               "predicted_exponent": exponent, "rigorous": rigorous, "samples": [], "median": [], "median_ci95": [],
+               "median_censored": [], "censored_fraction": [], "escaped_fraction": [], "predicted": [],
+               "steps_budget": [], "seconds": [], "warnings": [], "counted": [], "never_escaping": [],
+               "never_escaping_escaped_fraction": []}
         for d in ds:
             lr = coef * float(d) ** (-delta)
             pred = predicted_samples(algorithm, link, d, lr)
@@ -392,27 +407,47 @@ def sample_complexity(
                                 engine=engine, n_save=n_save, save_grid="linear", key=key)
             row["seconds"].append(time.perf_counter() - start)
             x = samples_to_escape(traj)
-            med, se, frac = _median_with_se(x, rng)
+            counted = _can_escape(algorithm, s, np.asarray(traj.M)[:, 0])
+            km = censored_median(np.where(np.isfinite(x), x, np.nan)[counted], float(steps))
             row["samples"].append(x)
-            row["median"].append(med)
-            row["log_median_se"].append(se)
-            row["escaped_fraction"].append(frac)
+            row["counted"].append(counted.tolist())
+            row["never_escaping"].append(int(np.sum(~counted)))
+            row["never_escaping_escaped_fraction"].append(
+                float(np.mean(np.isfinite(x[~counted]))) if np.any(~counted) else None)
+            row["median"].append(km.median)
+            row["median_ci95"].append(list(km.ci95))
+            row["median_censored"].append(km.median_censored)
+            row["censored_fraction"].append(km.censored_fraction)
+            row["escaped_fraction"].append(float(np.mean(np.isfinite(x))))
             row["predicted"].append(pred)
             row["steps_budget"].append(steps)
             done += 1
             if progress is not None:
                 progress(done / total)
-        med = np.asarray(row["median"])
-        se = np.asarray(row["log_median_se"]) * med
-        ok = np.isfinite(med) & np.isfinite(se)
-        if ok.sum() >= 2:
-            row["fitted_exponent"], row["fitted_exponent_se"] = weighted_loglog_slope(np.asarray(ds)[ok], med[ok], se[ok])
-        else:
-            row["fitted_exponent"], row["fitted_exponent_se"] = float("nan"), float("nan")
         from ..theory import fit_loglog_slope
 
         row["predicted_finite_d_exponent"] = fit_loglog_slope(ds, row["predicted"])
-        row["measured_over_predicted"] = (med / np.asarray(row["predicted"])).tolist()
+        samples = [np.where(np.isfinite(x), x, np.nan)[np.asarray(c, bool)] for x, c in zip(row["samples"], row["counted"])]
+        est = loglog_slope_with_error(ds, samples, row["steps_budget"], seed=seed)
+        text = "-" if est.fitted is None else f"{est.fitted:.2f}" + (
+            f" +- {est.fitted_se:.2f}" if est.fitted_se is not None else " (SE unknown)")
+        row["escape_slope"] = {"fitted": est.fitted, "fitted_se": est.fitted_se,
+                               "predicted": row["predicted_finite_d_exponent"], "asymptotic": exponent,
+                               "bootstrap_censored_fraction": est.bootstrap_censored_fraction,
+                               "text": text + f" (theory {row['predicted_finite_d_exponent']:.2f})"}
+        row["fitted_exponent"] = est.fitted if est.fitted is not None else float("nan")
+        row["fitted_exponent_se"] = est.fitted_se if est.fitted_se is not None else float("nan")
+        for d, m_censored, frac in zip(ds, row["median_censored"], row["censored_fraction"]):
+            if m_censored:
+                row["warnings"].append(f"{name} at d = {d}: more than half of the runs censored at the budget: "
+                                       "the median is only a lower bound (raise budget)")
+            elif frac > MAX_CENSORED_FRACTION:
+                row["warnings"].append(f"{name} at d = {d}: {100 * frac:.0f} % of runs censored at the budget "
+                                       f"(> {100 * MAX_CENSORED_FRACTION:.0f} %)")
+        for d, c in zip(ds, row["counted"]):
+            if int(np.sum(c)) < MIN_RUNS:
+                row["warnings"].append(f"{name} at d = {d}: the median rests on {int(np.sum(c))} runs (< {MIN_RUNS})")
+        row["measured_over_predicted"] = [None if m is None else m / p for m, p in zip(row["median"], row["predicted"])]
         result["cases"][name] = row
     return result
 
@@ -458,10 +493,45 @@ def sgd_vs_ode_reproduction(out_dir: Path, *, quick: bool = False) -> list[Path]
     out_dir.mkdir(parents=True, exist_ok=True)
     figure = atomic_savefig(fig, out_dir / "sgd_vs_ode.png")
     data = atomic_write_dataset(_sgd_vs_ode_dataset(res), out_dir / "sgd_vs_ode.nc")
+    claims = sgd_vs_ode_claims(res)
     summary = {k: v for k, v in res.items() if k not in ("m", "m_flow", "m_corrected", "t")}
+    summary["claims"] = [c.to_json() for c in claims]
+    summary["warnings"] = [f"only {res['seeds']} seeds per d (< 8)"] if res["seeds"] < 8 else []
     summary["files"] = [str(figure), str(data)]
     js = atomic_write_json(out_dir / "sgd_vs_ode.json", summary)
-    return [figure, data, js]
+    return [figure, data, js, write_claims(out_dir, claims)]
+
+
+BAGJ = "Ben Arous, Gheissari, Jagannath (2021), JMLR 22(106)"
+
+
+def sgd_vs_ode_claims(res: dict) -> list:
+    """The deviation of online SGD from the corrected ODE shrinks like d^(-1/2) (module docstring, section 1)."""
+    return [check_claim(
+        f"planted online SGD (f = {res['link']}, eta = {res['eta0']}/d): max_t |m_SGD - m_ODE| about the corrected "
+        "ODE is a fluctuation of size sqrt(eta0/d), so its RMS over seeds scales like d^(-1/2)",
+        f"docs/math/online-sgd.md §6.3 (diffusion limit); {BAGJ}",
+        f"log-log slope of the RMS deviation over d = {res['d']}", predicted=res["slope_predicted"],
+        measured=res["slope"], se=res["slope_se"],
+        note=f"weighted least squares of log RMS on log d, per-d SE by the delta method over {res['seeds']} seeds")]
+
+
+def sample_complexity_claims(res: dict) -> list:
+    """Samples to escape scale as predicted, for the rigorous rows (module docstring, section 2)."""
+    rows = {n: r for n, r in res["cases"].items() if r["rigorous"]}
+    claims = []
+    for name, row in rows.items():
+        sl = row["escape_slope"]
+        claims.append(check_claim(
+            f"online SGD, {name}: samples to escape the saddle scale like d^{row['predicted_exponent']:g} "
+            f"(information exponent {row['information_exponent']})", f"{BAGJ}; docs/math/saddles.md §1.6, docs/math/planted.md §1.7",
+            f"log-log slope of the Kaplan-Meier median samples over d = {res['d']}", predicted=sl["predicted"],
+            measured=sl["fitted"], se=sl["fitted_se"], family=len(rows),
+            note=f"predicted: slope of t_esc(d)/eta of the population flow over the same d (asymptotic "
+                 f"{row['predicted_exponent']:g}); SE: bootstrap over {res['seeds']} seeds; runs not escaped within "
+                 f"{res['budget']:g} x the predicted median are censored; for odd s the runs with m(0) <= 0 (which the "
+                 "population flow never lets escape) are not counted: the prediction is the escaping half's median"))
+    return claims
 
 
 def _sample_complexity_dataset(res: dict):
@@ -471,6 +541,7 @@ def _sample_complexity_dataset(res: dict):
     rows = [res["cases"][n] for n in names]
     data = {
         "samples": (("case", "d", "seed"), np.asarray([r["samples"] for r in rows], dtype=float)),
+        "counted": (("case", "d", "seed"), np.asarray([r["counted"] for r in rows], dtype=bool)),
         "median": (("case", "d"), np.asarray([r["median"] for r in rows], dtype=float)),
         "predicted": (("case", "d"), np.asarray([r["predicted"] for r in rows], dtype=float)),
         "escaped_fraction": (("case", "d"), np.asarray([r["escaped_fraction"] for r in rows], dtype=float)),
@@ -501,12 +572,15 @@ def sample_complexity_reproduction(out_dir: Path, *, quick: bool = False) -> lis
     out_dir.mkdir(parents=True, exist_ok=True)
     figure = atomic_savefig(fig, out_dir / "sample_complexity.png")
     data = atomic_write_dataset(_sample_complexity_dataset(res), out_dir / "sample_complexity.nc")
+    claims = sample_complexity_claims(res)
     summary = {"d": res["d"], "seeds": res["seeds"], "budget": res["budget"], "threshold": res["threshold"],
                "engine": res["engine"], "time_mapping": res["time_mapping"],
                "cases": {n: {k: v for k, v in r.items() if k != "samples"} for n, r in res["cases"].items()},
+               "claims": [c.to_json() for c in claims],
+               "warnings": [w for r in res["cases"].values() for w in r["warnings"]],
                "files": [str(figure), str(data)]}
     js = atomic_write_json(out_dir / "sample_complexity.json", summary)
-    return [figure, data, js]
+    return [figure, data, js, write_claims(out_dir, claims)]
 
 
 @register("sgd-vs-ode", "online SGD overlaps at several d beside the population ODE; deviation ~ d^-1/2 (fitted slope)")

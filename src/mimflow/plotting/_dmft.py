@@ -16,7 +16,8 @@ PANELS = (("overlap", r"overlap $\langle w^t, w^*\rangle$"), ("norm2", r"$\|w^t\
 def plot_dmft_trajectories(dataset, *, extra=None, title: str | None = None):
     """Four panels (overlap, squared norm, train and test error vs step): the DMFT curve with a band of
     +- 2 Monte Carlo standard errors, the finite-d seed mean with +- 2 standard errors (if stored),
-    the fixed point as a dashed line, and optional ``extra = [(label, dataset), ...]`` DMFT curves
+    the fixed point as a dashed line, the DMFT's extrapolated long-time limit as a dotted one (when
+    stored), and optional ``extra = [(label, dataset), ...]`` DMFT curves
     (e.g. the independent-start control). Returns the figure."""
     fig, axes = new_figure(2, 2, width=3.6, height=2.8)
     t = dataset["t"].values
@@ -39,6 +40,8 @@ def plot_dmft_trajectories(dataset, *, extra=None, title: str | None = None):
             ax.fill_between(other["t"].values, yo - 2 * so, yo + 2 * so, color=f"C{j + 1}", alpha=0.2, lw=0)
         if name in ("overlap", "norm2") and attrs.get(f"fixed_point_{name}", -1.0) >= 0:
             ax.axhline(attrs[f"fixed_point_{name}"], color="k", ls="--", lw=0.8, label="fixed point")
+        if name in ("overlap", "norm2") and f"long_time_{name}" in attrs:
+            ax.axhline(attrs[f"long_time_{name}"], color="C0", ls=":", lw=0.9, label="DMFT long-time limit (fit)")
         if name.endswith("error"):
             positive = y[y > 0]
             if positive.size and positive.max() / max(positive.min(), 1e-300) > 50:

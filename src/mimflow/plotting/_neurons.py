@@ -46,14 +46,16 @@ def plot_neuron_overlaps(ax, dataset, *, seed_position: int = 0, max_neurons: in
 
 
 def plot_coverage(ax, curves: dict, *, title: str = "") -> None:
-    """Recovery probability against ``n / (k ln k)``: simulated (with 2 SE bars) and the formula.
+    """Recovery probability against ``n / (k ln k)``: simulated (with exact binomial 95 % CIs) and the formula.
 
-    ``curves[k] = (n (N,), simulated (N,), standard_error (N,), formula (N,))``.
+    ``curves[k] = (n (N,), simulated (N,), ci95 (N, 2), formula (N,))``.
     """
-    for i, (k, (n, sim, se, formula)) in enumerate(sorted(curves.items())):
+    for i, (k, (n, sim, ci, formula)) in enumerate(sorted(curves.items())):
         x = np.asarray(n, dtype=float) / (k * np.log(k))
-        ax.errorbar(x, sim, yerr=2 * np.asarray(se), fmt="o", ms=3, color=f"C{i}", capsize=2,
-                    label=f"k = {k} simulated")
+        ci = np.asarray(ci, dtype=float)
+        yerr = np.clip(np.vstack([sim - ci[:, 0], ci[:, 1] - sim]), 0.0, None)
+        ax.errorbar(x, sim, yerr=yerr, fmt="o", ms=3, color=f"C{i}", capsize=2,
+                    label=f"k = {k} simulated (95 % CI)")
         ax.plot(x, formula, "-", color=f"C{i}", lw=1.0, label=f"k = {k} formula")
     ax.set_xlabel(r"neurons $n / (k \ln k)$")
     ax.set_ylabel("P(all k index vectors found)")

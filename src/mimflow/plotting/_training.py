@@ -33,58 +33,63 @@ def plot_sgd_vs_ode(ax, t, m_by_d, corrected_by_d, ds, *, flow=None, max_seeds: 
 
 
 def plot_deviation_vs_d(ax, ds, rms, se, *, slope=None, slope_se=None, rms_flow=None, se_flow=None):
-    """RMS over seeds of ``max_t |m_SGD - m_ODE|`` against ``d`` (log-log), with a ``d^-1/2`` guide."""
+    """RMS over seeds of ``max_t |m_SGD - m_ODE|`` against ``d`` (log-log) with 95 % error bars
+    (1.96 SE), and a ``d^-1/2`` guide."""
     ds = np.asarray(ds, dtype=float)
     rms = np.asarray(rms, dtype=float)
     label = "vs corrected ODE"
     if slope is not None:
         label += f": slope {slope:.3f}" + (f" $\\pm$ {slope_se:.3f}" if slope_se is not None else "")
-    ax.errorbar(ds, rms, yerr=np.asarray(se, dtype=float), marker="o", color="C0", capsize=2, label=label)
+    ax.errorbar(ds, rms, yerr=1.96 * np.asarray(se, dtype=float), marker="o", color="C0", capsize=2, label=label)
     if rms_flow is not None:
-        ax.errorbar(ds, rms_flow, yerr=se_flow, marker="s", color="C3", capsize=2,
+        ax.errorbar(ds, rms_flow, yerr=1.96 * np.asarray(se_flow, dtype=float), marker="s", color="C3", capsize=2,
                     label=r"vs population flow ($\eta \to 0$)")
     guide = rms[0] * (ds / ds[0]) ** -0.5
     ax.plot(ds, guide, color="k", ls="--", lw=0.8, label=r"$\propto d^{-1/2}$")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("dimension $d$")
-    ax.set_ylabel(r"RMS$_{seeds}$ max$_t\,|m_{SGD} - m_{ODE}|$")
+    ax.set_ylabel(r"RMS$_{seeds}$ max$_t\,|m_{SGD} - m_{ODE}|$ (95 % CI)")
     ax.legend(frameon=False)
     return ax
 
 
 def plot_samples_to_escape(ax, ds, rows: dict):
-    """Median samples to escape against ``d`` per case (log-log): seeds as dots, theory dashed.
+    """Median samples to escape against ``d`` per case (log-log): Kaplan-Meier median with its 95 % CI,
+    seeds as dots (counted runs only), the population prediction dashed.
 
-    ``rows``: ``{name: {"samples": (D, S), "median": (D,), "predicted": (D,), "fitted_exponent",
-    "predicted_exponent", "escaped_fraction"}}`` as returned by
-    :func:`mimflow.experiments._training_studies.sample_complexity`.
+    ``rows``: ``{name: {"samples": (D, S), "median": (D,) (None: censored), "median_ci95": (D, 2),
+    "predicted": (D,), "escape_slope": {"text": ...}, "predicted_exponent", "escaped_fraction"}}`` as
+    returned by :func:`mimflow.experiments._training_studies.sample_complexity`.
     """
     ds = np.asarray(ds, dtype=float)
     for i, (name, row) in enumerate(rows.items()):
         color = f"C{i}"
         samples = np.asarray(row["samples"], dtype=float)
+        counted = np.asarray(row.get("counted", np.ones(samples.shape, bool)), dtype=bool)
         for a, d in enumerate(ds):
-            pts = samples[a][np.isfinite(samples[a])]
-            ax.loglog(np.full(pts.shape, d), pts, ls="none", marker=".", ms=2, alpha=0.3, color=color)
-        med = np.asarray(row["median"], dtype=float)
-        fit = row.get("fitted_exponent")
+            pts = samples[a][np.isfinite(samples[a]) & counted[a]]
+            ax.loglog(np.full(pts.shape, d * 1.03), pts, ls="none", marker=".", ms=2, alpha=0.3, color=color)
+        med = np.array([np.nan if m is None else m for m in row["median"]], dtype=float)
+        ci = np.array([[np.nan if v is None else v for v in pair] for pair in row["median_ci95"]], dtype=float)
         pred = row.get("predicted_exponent")
-        label = name
-        if fit is not None and np.isfinite(fit):
-            label += f": {fit:.2f}"
-            if row.get("fitted_exponent_se") is not None and np.isfinite(row["fitted_exponent_se"]):
-                label += f" $\\pm$ {row['fitted_exponent_se']:.2f}"
         word = "theory" if row.get("rigorous", True) else "heuristic"
-        label += f" ({word} {pred:g})" if pred is not None else " (no polynomial law)"
+        label = name
+        slope = row.get("escape_slope", {})
+        if slope.get("fitted") is not None:
+            label += f": {slope['text']}"
+        label += f"; {word} d^{pred:g}" if pred is not None else " (no polynomial law)"
         finite = np.isfinite(med)
         if finite.any():
-            ax.loglog(ds[finite], med[finite], marker="o", color=color, lw=1.2, label=label)
+            hi = np.where(np.isfinite(ci[:, 1]), ci[:, 1], med)
+            yerr = np.vstack([med - ci[:, 0], hi - med])[:, finite]
+            ax.errorbar(ds[finite], med[finite], yerr=np.where(np.isfinite(yerr), yerr, 0.0), marker="o", color=color,
+                        lw=1.2, capsize=3, label=label)
         else:
             frac = ", ".join(f"{f:.2f}" for f in row["escaped_fraction"])
             ax.plot([], [], color=color, marker="x", ls="none", label=f"{name}: escaped fraction {frac}")
         ax.loglog(ds, np.asarray(row["predicted"], dtype=float), color=color, ls="--", lw=0.9)
     ax.set_xlabel("dimension $d$")
-    ax.set_ylabel("samples to escape (median; dashed: population flow)")
+    ax.set_ylabel("samples to escape: KM median, 95 % CI (dashed: population flow)")
     ax.legend(frameon=False, fontsize=6.5)
     return ax

@@ -25,9 +25,10 @@ For the power iteration ``s_k`` makes ``C_theta(k+1, k+1) = 1`` (deterministic i
 **Sample (r-side) process**, by Monte Carlo over ``N`` paths: ``(r*, w^0, w^1, ...)`` centred
 Gaussian with ``E r*^2 = 1``, ``E w^k r* = m_k``, ``E w^k w^s = C_theta(k, s)``; ``y = f(r*) + sigma eps``;
 ``r^k = w^k - sum_{s<k} R_theta(k, s) g^s``. Each new ``w^k`` is drawn *conditionally on the stored
-past* ``(r*, w^0..w^{k-1})``: regression coefficients from the exact covariance by an eigenvalue
-pseudo-inverse (relative cutoff ``PINV_RTOL``) plus fresh noise of the residual variance. A plain
-Cholesky factor fails here, because ``C_theta`` becomes singular as GD converges (``w^k -> w^{k-1}``).
+past* ``(r*, w^0..w^{k-1})`` through an incremental, truncated Cholesky factor of their exact
+covariance (:mod:`._dmft_step`): a pivot below ``CHOL_RTOL`` of the variance makes ``w^k`` a function
+of the past, which keeps the factor stable when ``C_theta`` becomes singular as GD converges
+(``w^k -> w^{k-1}``). The kernels are sample means:
 The kernels are sample means:
 
 .. math::
@@ -42,12 +43,16 @@ Pathwise derivatives: ``dr^k/dr*`` goes forward (one stored row per step); the r
 sequential, across blocks it is one matrix product shared by all paths, so the ``O(T^3 N)`` cost
 runs at matrix-multiply speed; it runs one batch at a time so that a batch's arrays stay in cache.
 The whole step is one compiled function of static shapes (time axis padded to a multiple of
-``BLOCK`` and masked); only the small regression (``(k+1) x (k+1)`` eigenproblems) runs on the host,
-with OpenBLAS held to one thread (its threads otherwise fight XLA's and cost more than the step).
+``BLOCK`` and masked); nothing but the loop runs on the host.
+
+**Cost** for ``T`` steps in all (power-iteration prefix ``K`` included) and ``N`` paths:
+``O(T^3 N / 6)`` multiply-adds in the adjoint sweeps (the dominant term), ``O(T^2 N)`` for the rest
+of the r-side, ``O(T^3)`` per batch for the theta side and the sampling; memory ``O(T N + T^2)``.
 
 **Error bars.** The paths are split into ``batches`` independent DMFT solutions (vmapped); the
 reported value is their mean and the error bar ``std / sqrt(batches)``, the standard error of the
-mean (the kernels' ``O(1/N)`` bias is far smaller for ``N/batches >= 10^3``).
+mean. The kernels' ``O(batches/N)`` bias is not in that error bar: BENCHMARKS.md and
+``tests/test_dmft.py`` measure it against closed forms and long GD runs.
 """
 
 from __future__ import annotations
@@ -62,14 +67,12 @@ import numpy as np
 
 from .. import _jax  # noqa: F401  (x64)
 from .._errors import MimflowError
+from ._dmft_convergence import long_time_diagnostic, tti_defect
+from ._dmft_step import BLOCK, init_state, make_step
+from ._population import test_error
+from ._problem import _has_jump, shift_bound
 
 __all__ = ["DMFTSolution", "solve_dmft"]
-
-PINV_RTOL = 1e-7
-"""Relative eigenvalue cutoff of the pseudo-inverse in the conditional sampling."""
-
-BLOCK = 16
-"""Block size (in time) of the adjoint sweep."""
 
 PLATEAU_STEPS = 15
 """The power iteration also stops when its residual has not halved over this many steps (noise floor)."""
@@ -91,7 +94,9 @@ class DMFTSolution:
     ``Cth``, ``Rth``, ``Cg``, ``Rg``, ``nu``, ``m`` over all ``K + T + 1`` steps, zero-padded; ``switch = K``
     is the index of the first GD step), ``power_steps`` ``K`` (0 for an
     independent start), ``power_residual`` (``(1 - corr(theta^K, theta^{K-1})) (1 + c/alpha)^2`` at the switch to GD),
-    ``shift`` ``c``, ``paths`` ``N`` and ``seconds``.
+    ``shift`` ``c``, ``paths`` ``N`` and ``seconds``; ``long_time`` ``{"overlap", "norm2"}`` of
+    :class:`._dmft_convergence.LongTime` (fitted exponential rate, extrapolated limit, drift, settled
+    or not) and ``tti_defect`` (time-translation defect of ``R_theta`` at the last step).
     """
 
     steps: np.ndarray
@@ -113,104 +118,16 @@ class DMFTSolution:
     paths: int
     batches: int
     seconds: float
-
-
-def conditional_regression(Cth: np.ndarray, m: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Regression of ``w^k`` on ``(r*, w^0..w^{k-1})`` for a batch of covariances (NumPy, float64).
-
-    ``Cth (B, Tt+1, Tt+1)``, ``m (B, Tt+1)``. Returns ``beta (B, Tt+1)`` (zero beyond index ``k``) and
-    the residual variance ``(B,)``, from an eigenvalue pseudo-inverse of the past covariance in
-    correlation scale (eigenvalues below ``PINV_RTOL`` times the largest are dropped): stable when the
-    past is (nearly) linearly dependent, as it becomes when GD converges.
-    """
-    batches, size = m.shape
-    past = np.zeros((batches, k + 1, k + 1))
-    past[:, 0, 0] = 1.0
-    past[:, 0, 1:] = m[:, :k]
-    past[:, 1:, 0] = m[:, :k]
-    past[:, 1:, 1:] = Cth[:, :k, :k]
-    cross = np.concatenate([m[:, k:k + 1], Cth[:, :k, k]], axis=1)  # (B, k+1)
-    diag = np.maximum(np.diagonal(past, axis1=1, axis2=2), 1e-300)
-    scale = 1.0 / np.sqrt(diag)
-    corr = past * scale[:, :, None] * scale[:, None, :]
-    evals, evecs = np.linalg.eigh(corr)
-    keep = evals > PINV_RTOL * evals.max(axis=1, keepdims=True)
-    inv = np.where(keep, 1.0 / np.where(keep, evals, 1.0), 0.0)
-    rhs = cross * scale
-    beta_c = np.einsum("bij,bj->bi", evecs, inv * np.einsum("bji,bj->bi", evecs, rhs))  # V diag(inv) V^T rhs
-    beta = beta_c * scale
-    var = Cth[:, k, k] - np.einsum("bi,bi->b", beta, cross)
-    out = np.zeros((batches, size))
-    out[:, :k + 1] = beta
-    return out, np.maximum(var, 0.0)
-
-
-def _adjoint_rows(R, D, k, n_time: int):
-    """``a_s = d r^k / d w^s`` for ``s <= k`` on every path of every batch.
-
-    ``R (B, Tt, Tt)`` strictly lower (``R_theta``), ``D (B, Tt, N)`` (``G'(r^q)``); returns ``(B, Tt, N)``.
-    Blocked right-looking sweep over tiles of ``BLOCK`` times, from the tile holding ``k`` down to 0:
-    inside a tile ``a_q = -D_q (acc_q + sum_{p in tile, p > q} R[p, q] a_p)`` sequentially (``a_k = 1``);
-    then the tile's contribution ``R[tile, lower tile]^T a_tile`` is added to the accumulator of every
-    lower tile (a ``BLOCK x BLOCK`` by ``BLOCK x N`` product each). Work ``~ k^2 N / 2`` per call.
-    """
-    n_blocks = n_time // BLOCK
-    nb, _, N = D.shape
-    top = k // BLOCK
-
-    def block_body(i, carry):
-        a, acc = carry
-        j = top - i
-        lo = j * BLOCK
-        acc_blk = acc[j]  # (B, BLOCK, N)
-        D_blk = jax.lax.dynamic_slice(D, (0, lo, 0), (nb, BLOCK, N))
-        R_blk = jax.lax.dynamic_slice(R, (0, lo, lo), (nb, BLOCK, BLOCK))
-        vals = [None] * BLOCK
-        for q in range(BLOCK - 1, -1, -1):  # sequential inside the tile
-            t = lo + q
-            inner = acc_blk[:, q]
-            for p in range(q + 1, BLOCK):
-                inner = inner + R_blk[:, p, q, None] * vals[p]
-            vals[q] = jnp.where(t == k, 1.0, jnp.where(t < k, -D_blk[:, q] * inner, 0.0))
-        new_blk = jnp.stack(vals, axis=1)  # (B, BLOCK, N)
-        a = a.at[j].set(new_blk)
-
-        def lower(jj, acc):
-            R_tile = jax.lax.dynamic_slice(R, (0, lo, jj * BLOCK), (nb, BLOCK, BLOCK))
-            return acc.at[jj].add(jnp.einsum("bpq,bpn->bqn", R_tile, new_blk))
-
-        acc = jax.lax.fori_loop(0, j, lower, acc)
-        return a, acc
-
-    zeros = jnp.zeros((n_blocks, nb, BLOCK, N))
-    a, _ = jax.lax.fori_loop(0, top + 1, block_body, (zeros, zeros))
-    return jnp.moveaxis(a, 0, 1).reshape(nb, n_time, N)
-
-
-def _response_row(R, D, dg, k, n_time: int):
-    """``E_paths[dg[n] d r^k / d w^s]`` for ``s < n_time``, per batch: ``(B, n_time)``.
-
-    ``R (B, n_time, n_time)``, ``D (B, n_time, N)``, ``dg (B, N)`` (``G_k'(r^k)``). The adjoint sweep
-    of :func:`_adjoint_rows` run one batch at a time (``lax.map``) and reduced over the paths at
-    once, instead of vmapped over all batches with the ``(B, n_time, N)`` adjoint materialised: one
-    batch's ``(n_time, N)`` working set stays in cache. Measured at 1e5 paths, ``k = 100``, a
-    112-step buffer, 10 batches: 0.11 s against 0.35 s per step.
-    """
-
-    def one(args):
-        r, d, x = args
-        a = _adjoint_rows(r[None], d[None], k, n_time)[0]  # (n_time, N)
-        return a @ x / x.shape[0]
-
-    return jax.lax.map(one, (R, D, dg))
+    long_time: dict | None = None
+    tti_defect: float = float("nan")
 
 
 _STEP_CACHE: dict = {}
 
 
 def _make_step(problem, n_time: int, nu_estimator: str):
-    """The jitted DMFT step (cached: it depends only on the loss, ``alpha``, the buffer length and the
-    ``nu`` estimator).
+    """The jitted DMFT step of :mod:`._dmft_step` (cached: it depends only on the loss, ``alpha``, the
+    buffer length and the ``nu`` estimator).
 
     One compiled step for all ``k`` (the time axis is padded to ``n_time`` and masked). Measured
     (1e5 paths, 112-step buffer): compiling one step per active prefix length ``16, 32, ...`` so that
@@ -221,164 +138,8 @@ def _make_step(problem, n_time: int, nu_estimator: str):
     if key not in _STEP_CACHE:
         if len(_STEP_CACHE) > 16:
             _STEP_CACHE.clear()
-        _STEP_CACHE[key] = _build_step(problem, n_time, nu_estimator == "stein")
+        _STEP_CACHE[key] = make_step(problem, n_time, nu_estimator == "stein")
     return _STEP_CACHE[key]
-
-
-def _build_step(problem, n_time: int, stein: bool):
-    """The jitted DMFT step over all batches of paths."""
-    alpha = problem.alpha
-    loss = problem.loss
-
-    def step_a(state, k, kind_gd, beta, var, key):
-        Z, G, D, H, y, fp, Ty, dTy = (state[x] for x in ("Z", "G", "D", "H", "y", "fp", "Ty", "dTy"))
-        Rth, nu = state["Rth"], state["nu"]
-        N = Z.shape[1]
-        # ---- conditional sample of w^k given (r*, w^0..w^{k-1})  (Z rows 0..k; beta from the host)
-        xi = jax.random.normal(key, (N,))
-        w = beta @ Z + jnp.sqrt(var) * xi
-        Z = Z.at[k + 1].set(w)
-        # ---- r^k, g^k and its derivatives
-        Rk = Rth[k, :n_time]
-        r = w - Rk @ G
-        g_gd, d_gd, e_gd = loss.d1(r, y), loss.d2(r, y), loss.dy1(r, y)
-        g_pi, d_pi, e_pi = -Ty * r, -Ty, -dTy * r
-        g = jnp.where(kind_gd, g_gd, g_pi)
-        dg = jnp.where(kind_gd, d_gd, d_pi)
-        eg = jnp.where(kind_gd, e_gd, e_pi)
-        train = jnp.mean(loss.value(r, y))
-        G = G.at[k].set(g)
-        D = D.at[k].set(dg)
-        # ---- d r^k / d r*  (forward) and nu_k
-        drs = -(Rk @ H)
-        hk = dg * drs + eg * fp
-        H = H.at[k].set(hk)
-        nu = nu.at[k].set(alpha * jnp.mean(hk))
-        return dict(state, Z=Z, G=G, D=D, H=H, nu=nu), train, dg
-
-    def step_b(state, k, a_k, b_k, normalise, q0, m0):
-        G = state["G"]
-        Cth, Rth, A, B, Cg, Rg, nu, mvec = (state[x] for x in ("Cth", "Rth", "A", "B", "Cg", "Rg", "nu", "m"))
-        N = G.shape[1]
-        idx = jnp.arange(n_time + 1)
-        g = G[k]
-        # ---- C_g(k, s)
-        cg_row = alpha * (G @ g) / N
-        cg_row = jnp.where(jnp.arange(n_time) <= k, cg_row, 0.0)
-        Cg = Cg.at[k].set(cg_row).at[:, k].set(cg_row)
-        # ---- theta-side row k+1 (exact given the kernels)
-        rg = Rg[k]
-        A_new = a_k * A[k] - b_k * (rg @ A[:n_time])
-        B_new = a_k * B[k] - b_k * (rg @ B[:n_time]) - b_k * nu[k]
-        R_new = a_k * Rth[k] - b_k * (rg @ Rth[:n_time]) + b_k * (jnp.arange(n_time) == k)
-
-        def cov_with(Aj, Bj, Rj):
-            return q0 * A_new * Aj + m0 * (A_new * Bj + B_new * Aj) + B_new * Bj + R_new @ Cg @ Rj.T
-
-        c_new_new = cov_with(A_new, B_new, R_new[None, :])[0]
-        scale = jnp.where(normalise, 1.0 / jnp.sqrt(jnp.maximum(c_new_new, 1e-300)), 1.0)
-        A_new, B_new, R_new = scale * A_new, scale * B_new, scale * R_new
-        A = A.at[k + 1].set(A_new)
-        B = B.at[k + 1].set(B_new)
-        Rth = Rth.at[k + 1].set(R_new)
-        c_row = cov_with(A, B, Rth)  # (n_time + 1,)
-        c_row = jnp.where(idx <= k + 1, c_row, 0.0)
-        Cth = Cth.at[k + 1].set(c_row).at[:, k + 1].set(c_row)
-        mvec = mvec.at[k + 1].set(m0 * A_new + B_new)
-        return dict(state, Cth=Cth, Rth=Rth, A=A, B=B, Cg=Cg, m=mvec)
-
-    def step_batched(state, k, kind_gd, a_k, b_k, normalise, q0, m0, beta, var, keys):
-        state, train, dg = jax.vmap(step_a, in_axes=(0, None, None, 0, 0, 0))(state, k, kind_gd, beta, var, keys)
-        # R_g(k, s) = alpha E[G'(r^k) d r^k/d w^s] by the (batched) adjoint sweep
-        rg_row = alpha * _response_row(state["Rth"][:, :n_time, :n_time], state["D"], dg, k, n_time)
-        rg_row = jnp.where(jnp.arange(n_time)[None, :] <= k, rg_row, 0.0)
-        state = dict(state, Rg=state["Rg"].at[:, k].set(rg_row))
-        if stein:  # nu_k = alpha E[g^k r*] - sum_s m_s R_g(k, s)  (Gaussian integration by parts in r*)
-            g_rstar = alpha * jnp.mean(state["G"][:, k] * state["Z"][:, 0], axis=1)
-            nu_k = g_rstar - jnp.einsum("bt,bt->b", rg_row, state["m"][:, :n_time])
-            state = dict(state, nu=state["nu"].at[:, k].set(nu_k))
-        state = jax.vmap(step_b, in_axes=(0, None, None, None, None, None, None))(state, k, a_k, b_k, normalise, q0, m0)
-        return state, train
-
-    return jax.jit(step_batched, donate_argnums=0)
-
-
-def _init_state(problem, n_time: int, batches: int, N: int, key, q0: float, m0: float, mean_y: float):
-    """Initial r-side draws (``r*, eps``) and theta-side coefficients for ``theta^0``."""
-    k1, k2 = jax.random.split(key)
-    rstar = jax.random.normal(k1, (batches, N))
-    eps = jax.random.normal(k2, (batches, N))
-    y = problem.labels(rstar, eps)
-    fp = problem.f_prime(rstar)
-    if problem.init.kind == "spectral":
-        Ty = problem.T(y, mean_y)
-        dTy = problem.T_prime(y, mean_y)
-        A0, B0 = 0.0, 1.0
-    else:
-        Ty = jnp.zeros_like(y)
-        dTy = jnp.zeros_like(y)
-        A0, B0 = 1.0, 0.0
-    Z = jnp.zeros((batches, n_time + 1, N)).at[:, 0].set(rstar)
-    A = jnp.zeros((batches, n_time + 1)).at[:, 0].set(A0)
-    B = jnp.zeros((batches, n_time + 1)).at[:, 0].set(B0)
-    c00 = q0 * A0 * A0 + 2 * m0 * A0 * B0 + B0 * B0
-    Cth = jnp.zeros((batches, n_time + 1, n_time + 1)).at[:, 0, 0].set(c00)
-    mvec = jnp.zeros((batches, n_time + 1)).at[:, 0].set(m0 * A0 + B0)
-    def zeros_tn():
-        return jnp.zeros((batches, n_time, N))
-
-    return dict(Z=Z, G=zeros_tn(), D=zeros_tn(), H=zeros_tn(), y=y, fp=fp, Ty=Ty, dTy=dTy,
-                Cth=Cth, Rth=jnp.zeros((batches, n_time + 1, n_time)), A=A, B=B,
-                Cg=jnp.zeros((batches, n_time, n_time)), Rg=jnp.zeros((batches, n_time, n_time)),
-                nu=jnp.zeros((batches, n_time)), m=mvec)
-
-
-_BLAS_THREADS: list | None = None
-
-
-def _blas_thread_controls() -> list:
-    """``(get, set)`` pairs of the OpenBLAS libraries loaded in this process (found through
-    ``/proc/self/maps``; empty where that does not exist or the symbols are absent)."""
-    global _BLAS_THREADS
-    if _BLAS_THREADS is None:
-        import ctypes
-
-        controls = []
-        try:
-            with open("/proc/self/maps") as fh:
-                paths = {line.split()[-1] for line in fh if "openblas" in line.lower() and "/" in line}
-            for path in sorted(paths):
-                lib = ctypes.CDLL(path)
-                for suffix in ("64_", "", "_64"):
-                    for prefix in ("scipy_openblas", "openblas"):
-                        get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
-                        put = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
-                        if get is not None and put is not None:
-                            controls.append((get, put))
-        except OSError:
-            controls = []
-        _BLAS_THREADS = controls
-    return _BLAS_THREADS
-
-
-def _regression(state: dict, k: int):
-    """:func:`conditional_regression` on the host with OpenBLAS held to one thread.
-
-    Measured (2 vCPUs): with OpenBLAS's default threads the ten small ``eigh`` calls fight XLA's
-    worker threads and took ~0.2-0.5 s per step (20-50 s of a 100-step solve); single-threaded,
-    ~3 ms.
-    """
-    Cth, m = np.asarray(state["Cth"]), np.asarray(state["m"])
-    controls = _blas_thread_controls()
-    saved = [get() for get, _ in controls]
-    for _, put in controls:
-        put(1)
-    try:
-        beta, var = conditional_regression(Cth, m, k)
-    finally:
-        for (_, put), n in zip(controls, saved):
-            put(n)
-    return jnp.asarray(beta), jnp.asarray(var)
 
 
 def _round_up(n: int) -> int:
@@ -393,7 +154,7 @@ def _pad_state(state: dict, old: int, new: int) -> dict:
         for ax in range(1, x.ndim):
             if name in ("y", "fp", "Ty", "dTy"):
                 break
-            if ax == x.ndim - 1 and name in ("Z", "G", "D", "H"):
+            if ax == x.ndim - 1 and name in ("Xi", "G", "D", "H"):
                 break  # the path axis
             if x.shape[ax] in (old, old + 1):
                 pads[ax] = (0, new - old)
@@ -425,9 +186,6 @@ def solve_dmft(problem, n_steps: int, *, paths: int = 20_000, batches: int = 10,
 
     Cost ``O((K+T)^3 N)`` time (at matrix-multiply speed) and ``O((K+T) N)`` memory.
     """
-    from ._population import test_error
-    from ._problem import shift_bound
-
     start_time = time.perf_counter()
     n_steps = int(n_steps)
     if n_steps < 0:
@@ -440,8 +198,6 @@ def solve_dmft(problem, n_steps: int, *, paths: int = 20_000, batches: int = 10,
     if nu_estimator not in ("auto", "pathwise", "stein"):
         raise MimflowError(f"nu_estimator must be auto, pathwise or stein, got {nu_estimator!r}")
     if nu_estimator == "auto":
-        from ._problem import _has_jump
-
         tree = getattr(problem.link, "tree", None)
         nu_estimator = "stein" if tree is not None and _has_jump(tree) else "pathwise"
     key = jax.random.PRNGKey(seed) if key is None else key
@@ -453,12 +209,12 @@ def solve_dmft(problem, n_steps: int, *, paths: int = 20_000, batches: int = 10,
         k_guess = k_max if power_steps is not None else min(k_max, 48)
     else:
         q0 = init.norm**2
-        m0 = init.norm * init.overlap if init.kind == "warm" else 0.0
+        m0 = init.overlap if init.kind == "warm" else 0.0  # warm:M is <w^0, w*> = M (not the cosine)
         k_max = k_guess = 0
     n_time = _round_up(k_guess + n_steps + 1)
     mean_y = problem.label_mean() if spectral else 1.0
     key, k_init = jax.random.split(key)
-    state = _init_state(problem, n_time, batches, N, k_init, q0, m0, mean_y)
+    state = init_state(problem, n_time, batches, N, k_init, q0, m0, mean_y)
     shift = 0.0
     if spectral:
         ty = np.asarray(state["Ty"])
@@ -485,7 +241,7 @@ def solve_dmft(problem, n_steps: int, *, paths: int = 20_000, batches: int = 10,
                 n_time = new_n
                 step = _make_step(problem, n_time, nu_estimator)
             key, sub = jax.random.split(key)
-            state, _ = step(state, k, False, shift, 1.0, True, q0, m0, *_regression(state, k), jax.random.split(sub, batches))
+            state, _ = step(state, k, False, shift, 1.0, True, q0, m0, jax.random.split(sub, batches))
             k += 1
             K += 1
             C = np.asarray(state["Cth"][:, k - 1:k + 1, k - 1:k + 1]).mean(axis=0)
@@ -515,7 +271,7 @@ def solve_dmft(problem, n_steps: int, *, paths: int = 20_000, batches: int = 10,
     trains = []
     for t in range(n_steps + 1):
         key, sub = jax.random.split(key)
-        state, train = step(state, k, True, gd_a, gd_b, False, q0, m0, *_regression(state, k), jax.random.split(sub, batches))
+        state, train = step(state, k, True, gd_a, gd_b, False, q0, m0, jax.random.split(sub, batches))
         trains.append(train)
         k += 1
         if progress is not None:
@@ -534,5 +290,7 @@ def solve_dmft(problem, n_steps: int, *, paths: int = 20_000, batches: int = 10,
     (mo, mse_), (qo, qse), (tro, trse), (teo, tese) = mse(m), mse(Cd), mse(train), mse(test)
     kernels = {name: np.asarray(state[name][0]) for name in ("Cth", "Rth", "Cg", "Rg", "nu", "m")}
     kernels["switch"] = K
+    long_time = {"overlap": long_time_diagnostic(m), "norm2": long_time_diagnostic(Cd)}
+    tti = tti_defect(kernels["Rth"], K + n_steps) if n_steps >= 4 else float("nan")
     return DMFTSolution(np.arange(n_steps + 1), mo, mse_, qo, qse, tro, trse, teo, tese, m, Cd, train, kernels,
-                        K, power_residual, shift, paths, batches, time.perf_counter() - start_time)
+                        K, power_residual, shift, paths, batches, time.perf_counter() - start_time, long_time, tti)

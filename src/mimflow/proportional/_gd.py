@@ -81,12 +81,12 @@ def _independent_start(problem, d: int, key):
     init = problem.init
     if init.kind == "random":
         w = u
-    else:  # warm: overlap exactly M with e_1
+    else:  # warm: <w^0, e_1> = M exactly with ||w^0|| = init.norm, i.e. cosine M / init.norm
         u = u.at[0].set(0.0)
         u = u / jnp.linalg.norm(u)
-        m = init.overlap
-        w = jnp.sqrt(1.0 - m * m) * u
-        w = w.at[0].set(m)
+        cos = init.overlap / init.norm
+        w = jnp.sqrt(max(0.0, 1.0 - cos * cos)) * u
+        w = w.at[0].set(cos)
     return init.norm * w / jnp.linalg.norm(w)
 
 

@@ -22,7 +22,8 @@ and the order parameters ``m_t = <theta^t, theta*>/d = <w^t, w*>`` (the overlap)
 ``q_t = ||theta^t||^2/d = ||w^t||^2`` are the same numbers in both conventions.
 
 Initialisations (``init``): ``"random"`` (uniform direction, overlap ~ 0), ``"warm:M"`` (overlap
-exactly ``M``), ``"spectral"`` (top eigenvector of ``(1/n) sum_i T(y_i) a_i a_i^T`` for the
+``<w^0, w*> = M`` exactly: the inner product, the number printed as ``overlap[0]``, not the cosine;
+``|M| <= init_norm``), ``"spectral"`` (top eigenvector of ``(1/n) sum_i T(y_i) a_i a_i^T`` for the
 ``preprocessing`` ``T``, sign chosen so that the overlap is positive, docs/math/dmft.md §3.2). All are scaled to
 ``||w^0|| = init_norm``.
 """
@@ -45,7 +46,8 @@ __all__ = ["ProportionalGD", "InitSpec", "parse_init", "make_problem"]
 
 @dataclass(frozen=True)
 class InitSpec:
-    """``kind`` in ``spectral | random | warm``; ``overlap`` for ``warm``; ``norm`` = ``||w^0||``."""
+    """``kind`` in ``spectral | random | warm``; ``overlap`` = ``<w^0, w*>`` for ``warm`` (the inner
+    product, ``|overlap| <= norm``, not the cosine); ``norm`` = ``||w^0||``."""
 
     kind: str
     overlap: float = 0.0
@@ -53,7 +55,15 @@ class InitSpec:
 
 
 def parse_init(text: str, norm: float = 1.0) -> InitSpec:
-    """``"spectral"``, ``"random"`` or ``"warm:M"`` (``0 <= M <= 1``) -> :class:`InitSpec`."""
+    """``"spectral"``, ``"random"`` or ``"warm:M"`` -> :class:`InitSpec`.
+
+    ``warm:M`` starts at ``<w^0, w*> = M`` with ``||w^0|| = norm`` (so the cosine is ``M / norm``);
+    ``|M| > norm`` is impossible (Cauchy-Schwarz) and refused.
+
+    Example:
+        >>> parse_init("warm:0.7", 0.86023).overlap
+        0.7
+    """
     if isinstance(text, InitSpec):
         return text
     if not isinstance(text, str):
@@ -69,9 +79,9 @@ def parse_init(text: str, norm: float = 1.0) -> InitSpec:
         try:
             m = float(raw)
         except ValueError:
-            raise MimflowError(f"init warm:M needs a number M in [0, 1], got {raw!r} (e.g. warm:0.5)") from None
-        if not (0.0 <= m <= 1.0):
-            raise MimflowError(f"init warm:M needs 0 <= M <= 1 (the overlap with w*), got {m!r}")
+            raise MimflowError(f"init warm:M needs a number M (the overlap <w0, w*>), got {raw!r} (e.g. warm:0.5)") from None
+        if not (abs(m) <= norm):
+            raise MimflowError(f"init warm:M needs |M| <= init_norm = {norm:g} (M is the overlap <w0, w*>, not the cosine), got {m!r}")
         return InitSpec("warm", m, float(norm))
     raise MimflowError(f"init must be spectral, random or warm:M (e.g. warm:0.5), got {text!r}")
 

@@ -180,9 +180,13 @@ def _convert(node: ast.AST, text: str, variables: set[str], variable: str = "z")
     if isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
             raise _refuse(text, f"the literal {node.value!r} is not a real number")
-        if not math.isfinite(float(node.value)):
+        try:
+            value = float(node.value)
+        except OverflowError:  # an integer literal beyond float range (e.g. 1000 digits)
+            raise _refuse(text, f"the number {str(node.value)[:12]}... is too large (beyond 1.8e308)") from None
+        if not math.isfinite(value):
             raise _refuse(text, "numbers must be finite")
-        return Num(float(node.value))
+        return Num(value)
     if isinstance(node, ast.Name):
         name = node.id
         if name in CONSTANTS:
@@ -306,12 +310,37 @@ def kink_arguments(node: Node) -> list[Node]:
     return out
 
 
+def constant_value(node: Node) -> float | None:
+    """The value of a subtree without variables (``-1``, ``2*3``, ``-(1/2)``), or None."""
+    if isinstance(node, Num):
+        return node.value
+    if isinstance(node, Neg):
+        inner = constant_value(node.arg)
+        return None if inner is None else -inner
+    if isinstance(node, BinOp):
+        a, b = constant_value(node.left), constant_value(node.right)
+        if a is None or b is None:
+            return None
+        try:
+            return {"+": a + b, "-": a - b, "*": a * b}.get(node.op) if node.op in "+-*" else (
+                a / b if node.op == "/" else float(a**b))
+        except (ZeroDivisionError, OverflowError, TypeError):
+            return None
+    return None
+
+
 def denominators(node: Node) -> list[Node]:
-    """Right-hand sides of every division in the tree: the link may be singular where they vanish."""
+    """Subtrees where the link may have a pole when they vanish: right-hand sides of divisions and
+    bases of negative powers (``z**-1``, ``z**-2``: ``f^2`` is not integrable at a root of the base
+    once the power is <= -1/2)."""
     out: list[Node] = []
     if isinstance(node, BinOp):
         if node.op == "/":
             out.append(node.right)
+        if node.op == "**":
+            power = constant_value(node.right)
+            if power is not None and power <= -0.5:
+                out.append(node.left)
         out.extend(denominators(node.left))
         out.extend(denominators(node.right))
     elif isinstance(node, (Neg, Call)):
@@ -331,3 +360,51 @@ def format_expression(node: Node) -> str:
         return f"({format_expression(node.left)} {node.op} {format_expression(node.right)})"
     name = f"{node.func}{node.degree}" if node.degree is not None else node.func
     return f"{name}({format_expression(node.arg)})"
+
+
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "**": 4}
+_NEG_PRECEDENCE = 3
+_ATOM = 5
+
+
+def _precedence(node: Node) -> int:
+    if isinstance(node, BinOp):
+        return _PRECEDENCE[node.op]
+    if isinstance(node, Neg):
+        return _NEG_PRECEDENCE
+    return _ATOM
+
+
+def canonical_text(node: Node, r: int = 1) -> str:
+    """Canonical, minimally parenthesised text of a tree: parsing it gives the same tree back.
+
+    The variable is written ``z`` when ``r = 1`` and ``z1..zr`` otherwise; numbers as ``repr`` of
+    their float (integers without a dot). Equal trees give equal text, so the text of the parsed link
+    is what a run id hashes (``"h2"``, ``"h2(z)"`` and ``"h2( z )"`` are one run).
+
+    Example:
+        >>> canonical_text(parse_expression("h2( z1 )+ h3(z2)")[0], 2)
+        'h2(z1) + h3(z2)'
+    """
+    def text(n: Node) -> str:
+        if isinstance(n, Num):
+            return str(int(n.value)) if n.value.is_integer() and abs(n.value) < 1e16 else repr(n.value)
+        if isinstance(n, Var):
+            return "z" if r == 1 and n.index == 0 else f"z{n.index + 1}"
+        if isinstance(n, Neg):
+            inner = text(n.arg)
+            return f"-({inner})" if _precedence(n.arg) < _NEG_PRECEDENCE else f"-{inner}"
+        if isinstance(n, BinOp):
+            p = _PRECEDENCE[n.op]
+            left, right = text(n.left), text(n.right)
+            if n.op == "**":  # right-associative; its left operand binds tighter than a unary minus
+                left = f"({left})" if _precedence(n.left) <= p else left
+                right = f"({right})" if _precedence(n.right) < _NEG_PRECEDENCE else right
+                return f"{left}**{right}"
+            left = f"({left})" if _precedence(n.left) < p else left
+            right = f"({right})" if _precedence(n.right) <= p else right
+            return f"{left} {n.op} {right}"
+        name = f"{n.func}{n.degree}" if n.degree is not None else n.func
+        return f"{name}({text(n.arg)})"
+
+    return text(node)

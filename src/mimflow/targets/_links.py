@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 
 import jax.numpy as jnp
 import numpy as np
-from scipy.optimize import brentq
 
 from .. import _jax  # noqa: F401
 from .._errors import MimflowError
@@ -140,7 +139,14 @@ class Link:
         )
 
     def _check_no_poles(self, half_width: float) -> None:
-        """Refuse links that blow up where a denominator vanishes (not square-integrable)."""
+        """Refuse links that blow up where a denominator vanishes, or grow so fast that ``f^2 phi`` does
+        not vanish at the quadrature window's edge (``exp(z**2)``: not square-integrable)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            edge = self._fn_1d(np.array([-half_width, half_width])).astype(float) ** 2 * np.exp(-half_width**2 / 2)
+        edge = edge[~np.isnan(edge)]  # NaN (a link undefined there) is not growth
+        if edge.size and (np.any(np.isinf(edge)) or np.max(edge) > 1.0):
+            raise MimflowError(f"link {self.name!r} grows too fast: f(z)^2 phi(z) does not vanish at |z| = "
+                               f"{half_width:g}; it must be square-integrable under N(0, 1)")
         if self.tree is None:
             return
         for den in denominators(self.tree):
@@ -151,7 +157,7 @@ class Link:
                 value = float(self._fn_1d(np.array([probe]))[0])
                 if not np.isfinite(value) or abs(value) > 1e6:
                     raise MimflowError(
-                        f"link {self.name!r} is not finite at z = {root:.6g} (division by zero): "
+                        f"link {self.name!r} is not finite at z = {root:.6g} (a pole: division by zero or a negative power): "
                         "it must be square-integrable under N(0, 1)"
                     )
 
@@ -273,6 +279,8 @@ def _real_roots(g: Callable, variable: int, half_width: float, n_grid: int = 400
         zz = np.zeros((1, variable + 1))
         zz[0, variable] = x
         return float(np.asarray(g(jnp.asarray(zz)))[0])
+
+    from scipy.optimize import brentq  # here, not at import: scipy.optimize costs ~0.5 s of start-up
 
     values = np.asarray(g(jnp.asarray(z)))
     roots = list(grid[values == 0.0])

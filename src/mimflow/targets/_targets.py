@@ -187,7 +187,7 @@ class SingleIndex(AbstractTarget):
         noise_std: standard deviation of the additive Gaussian label noise, finite, ``>= 0``.
 
     Attributes:
-        d, r (= 1), link, w_star ``(d,)``, W_star ``(d, 1)``, noise_std.
+        d, r, link, w_star, W_star, noise_std: ``r = 1``, ``w_star`` of shape ``(d,)``, ``W_star`` ``(d, 1)``.
 
     Example:
         >>> import jax.numpy as jnp
@@ -342,8 +342,8 @@ class SumOfNeurons(AbstractTarget):
         noise_std: standard deviation of the additive Gaussian label noise, finite, ``>= 0``.
 
     Attributes:
-        d, k, r (= k), sigma, V, W_star (= V), gram ``(k, k)``, noise_std, and ``link``: the
-        ``k``-variable link ``z -> sum_j sigma(z_j)``, so ``link(X @ W_star) == clean(X)``.
+        d, k, r, sigma, V, W_star, gram, noise_std: ``r = k``, ``W_star = V``, ``gram`` ``(k, k)``.
+        link: the ``k``-variable link ``z -> sum_j sigma(z_j)``, so ``link(X @ W_star) == clean(X)``.
 
     Warning:
         Unless ``V`` has orthonormal columns, ``z = V^T x`` is *not* standard Gaussian

@@ -231,7 +231,7 @@ def information_exponent(spectrum: Spectrum, *, rtol: float = DEFAULT_RTOL) -> i
         Ben Arous, Gheissari, Jagannath, "Online stochastic gradient descent on non-convex losses from
         high-dimensional inference", JMLR 22 (2021) (the single-index definition). Multivariate form:
         Bietti, Bruna, Pillaud-Vivien, "On learning Gaussian multi-index models with gradient flow",
-        arXiv:2310.19793, eq. (58) (docs/math/saddles.md §1.6, 5.2).
+        arXiv:2310.19793, eq. (58) (docs/math/saddles.md §1.6, docs/math/hermite.md §5.2).
     """
     support = hermite_support(spectrum, rtol=rtol)
     return min((sum(beta) for beta in support), default=None)

@@ -157,16 +157,23 @@ def riemannian_hessian(a, Q, m) -> tuple[np.ndarray, float, int]:
     return inside, mu, int(R.shape[0])
 
 
-def classify_curvatures(inside, mu, *, complement: bool = True, tol: float = 1e-9) -> tuple[str, int]:
-    """``(kind, descent directions inside span(V))``; kind is minimum / maximum / saddle / degenerate.
+def classify_curvatures(inside, mu, *, complement: bool = True, complement_dim: int = 1,
+                        tol: float = 1e-9) -> tuple[str, int]:
+    r"""``(kind, descent directions of the full Riemannian Hessian)``; kind is minimum / maximum / saddle / degenerate.
 
-    ``complement``: whether the ``d - r`` directions orthogonal to ``span(V)`` (curvature ``mu``) exist.
+    ``inside``: curvatures on :math:`x^\perp` inside ``span(V)``; ``mu``: the curvature on each of the
+    ``complement_dim = d - r`` directions orthogonal to ``span(V)`` (``complement``: whether they
+    exist, i.e. ``d > r``). The count is the number of negative eigenvalues of the whole tangent Hessian
+    on :math:`S^{d-1}`: ``#{inside < 0} + (d - r)[mu < 0]`` (docs/math/neurons.md §2.3), so a saddle always
+    has at least one.
     """
-    curv = list(np.asarray(inside, dtype=float)) + ([mu] if complement else [])
+    inside = np.asarray(inside, dtype=float)
+    curv = list(inside) + ([mu] if complement else [])
     scale = max([abs(c) for c in curv] + [1e-300])
+    extra = int(complement_dim) if complement else 0
+    neg = int(np.sum(inside < -tol * scale)) + (extra if complement and mu < -tol * scale else 0)
     if any(abs(c) <= tol * scale for c in curv):
-        return "degenerate", int(np.sum(np.asarray(inside) < -tol * scale))
-    neg = int(np.sum(np.asarray(inside) < 0))
+        return "degenerate", neg
     if all(c > 0 for c in curv):
         return "minimum", neg
     if all(c < 0 for c in curv):
@@ -185,15 +192,22 @@ class FixedPoint:
     complement_curvature: float
     kind: str
     descent_directions: int
-    """Negative curvatures inside span(V) (plus ``d - k`` more when ``complement_curvature < 0``)."""
+    """Negative eigenvalues of the full Riemannian Hessian on :math:`S^{d-1}`: those inside span(V) plus
+    the ``d - k`` directions orthogonal to it when ``complement_curvature < 0``."""
+    d: int
+    """The dimension the count refers to."""
 
 
-def orthogonal_fixed_points(a, k: int, *, max_k: int = 10) -> list[FixedPoint]:
+def orthogonal_fixed_points(a, k: int, *, d: int | None = None, max_k: int = 10) -> list[FixedPoint]:
     r"""Enumerate and classify the fixed points :math:`|S|^{-1/2}\sum_{j\in S}s_jv_j` for ``Q = I``.
 
     Every non-empty subset ``S`` and sign vector ``s`` is a candidate (:math:`3^k - 1` of them); the
     stationary ones (Riemannian gradient :math:`g'(m) - m\,m^Tg'(m)` zero to ``1e-10``) are kept
-    and classified by :func:`riemannian_hessian`. For a pure :math:`h_p` (all signs equal when ``p``
+    and classified by :func:`riemannian_hessian` on the whole sphere :math:`S^{d-1}` (``d`` default
+    ``k + 1``, the smallest dimension with a direction orthogonal to ``span(V)``): the curvature on the
+    ``d - k`` directions orthogonal to ``span(V)`` is :math:`\mu = m^Tg'(m)`, so e.g. for ``h3`` the point
+    :math:`-(v_1+v_2+v_3)/\sqrt3` (positive curvature inside ``span(V)``, :math:`\mu = -\sqrt3`) is a
+    saddle with ``d - k`` descent directions. For a pure :math:`h_p` (all signs equal when ``p``
     is odd) these are all fixed points in ``span(V)`` (docs/math/neurons.md §2.3); the degenerate set
     :math:`w \perp V` is not listed. For ``g = a_p m^p``, ``|S| = s``, all signs ``+``: curvature
     :math:`-p(p-2)a_ps^{1-p/2}` on ``s - 1`` directions and :math:`+pa_ps^{1-p/2}` on the others.
@@ -203,6 +217,9 @@ def orthogonal_fixed_points(a, k: int, *, max_k: int = 10) -> list[FixedPoint]:
         raise MimflowError(f"k must be a positive integer, got {k!r}")
     if k > max_k:
         raise MimflowError(f"k = {k} gives 3^k - 1 candidates: enumerate for k <= {max_k}")
+    d = k + 1 if d is None else d
+    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < k:
+        raise MimflowError(f"d must be an integer >= k = {k}, got {d!r}")
     Q = np.eye(k)
     out = []
     for size in range(1, k + 1):
@@ -215,8 +232,8 @@ def orthogonal_fixed_points(a, k: int, *, max_k: int = 10) -> list[FixedPoint]:
                 if np.max(np.abs(grad)) > 1e-10 * max(1.0, np.max(np.abs(gp))):
                     continue
                 inside, mu, _ = riemannian_hessian(a, Q, m)
-                kind, neg = classify_curvatures(inside, mu)
-                out.append(FixedPoint(support, tuple(int(s) for s in signs), m, inside, mu, kind, neg))
+                kind, neg = classify_curvatures(inside, mu, complement=d > k, complement_dim=d - k)
+                out.append(FixedPoint(support, tuple(int(s) for s in signs), m, inside, mu, kind, neg, int(d)))
     return out
 
 
@@ -285,6 +302,45 @@ def expected_neurons_needed(k: int, p_s: float = 1.0) -> float:
     return float(k * np.sum(1.0 / np.arange(1, k + 1)) / p_s)
 
 
+# ----------------------------------------------------------------------------- the paper's hypothesis
+
+HYPOTHESIS = ("the hypothesis of Simsek-Bendjeddou-Hsu 2024 (sigma* with no He1 and no He2 component, "
+              "docs/math/neurons.md §2.1)")
+HYPOTHESIS_RTOL = 1e-8
+"""A Hermite coefficient ``|c_p|`` below this times ``||sigma* - c_0||`` counts as zero (hypothesis check)."""
+ADMISSIBLE_RELU = "relu(z) - 0.5*z - 0.28209479177387814*h2(z)"
+"""relu minus its He1 and He2 components (:math:`c_1 = 1/2`, :math:`c_2 = 1/(2\\sqrt\\pi)`): inside the hypothesis, :math:`p^* = 4`."""
+
+
+def hypothesis_violations(sigma_star) -> list[tuple[int, float]]:
+    """``[(p, c_p)]`` for ``p`` in (1, 2) with :math:`c_p(\\sigma_*) \\ne 0`: empty when the paper's hypothesis holds."""
+    from ..targets import make_link
+
+    spec = make_link(sigma_star).spectrum(4)
+    c = np.asarray(spec.coefficients, dtype=float)
+    scale = math.sqrt(max(float(spec.norm2) - c[0] ** 2, 1e-300))
+    return [(p, float(c[p])) for p in (1, 2) if abs(c[p]) > HYPOTHESIS_RTOL * scale]
+
+
+def check_hypothesis(sigma_star, what: str = "beta_c") -> None:
+    """Raise a one-line :class:`MimflowError` naming the hypothesis and the fix when sigma* has a He1 or He2 part.
+
+    Outside the hypothesis the paper's statements (search phase, fixed points, :math:`\\beta_c`) do not
+    apply; e.g. relu (:math:`c_1, c_2 \\ne 0`) gives :math:`\\beta_c = 0` without meaning.
+    """
+    bad = hypothesis_violations(sigma_star)
+    if not bad:
+        return
+    parts = " and ".join(f"a He{p} component (c_{p} = {c:.6g})" for p, c in bad)
+    text = str(sigma_star)
+    fix = f"({text})" if any(ch in text for ch in "+-") else (text if "(" in text else f"{text}(z)")
+    for p, c in bad:
+        term = "z" if p == 1 else "h2(z)"
+        fix += f" - {c:.17g}*{term}" if c > 0 else f" + {-c:.17g}*{term}"
+    raise MimflowError(f"{what} needs {HYPOTHESIS}, but sigma* = {text!r} has {parts}: "
+                       f"subtract them, e.g. {fix!r}")
+
+
 # ----------------------------------------------------------------------------- equal angles
 
 
@@ -325,10 +381,17 @@ def beta_critical(a, k: int, *, grid: int = 4001) -> BetaCritical:
     :math:`h(\beta) = k\bar mg'(\bar m) - (1-\beta)g''(\bar m)` is evaluated on a grid of ``grid``
     points in ``[0, 1)``, every sign change is refined with Brent's method, and :math:`\beta_c` is the
     last one (0 if ``h > 0`` on the whole interval: the average is then a minimum for every beta).
-    Raises if ``h <= 0`` just below ``beta = 1`` (no threshold in [0, 1)).
+    Raises if ``h <= 0`` just below ``beta = 1`` (no threshold in [0, 1)), and when ``g`` has a degree-1
+    or degree-2 term: the threshold is a statement under the paper's hypothesis (:func:`check_hypothesis`).
     """
     a = _check_a(a)
     _check_kn(k)
+    scale = np.max(np.abs(a[1:]))
+    bad = [p for p in (1, 2) if p < a.size and abs(a[p]) > COEFFICIENT_RTOL * scale]
+    if bad:
+        raise MimflowError("beta_c needs " + HYPOTHESIS + ", but g has a "
+                           + " and a ".join(f"He{p} term (a_{p} = {a[p]:.6g})" for p in bad)
+                           + ": remove the He1/He2 components from the links")
     h = np.vectorize(lambda b: average_point_curvatures(a, k, float(b))[2])
     betas = np.linspace(0.0, 1.0 - 1e-9, grid)
     values = h(betas)

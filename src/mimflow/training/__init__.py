@@ -1,6 +1,7 @@
 """Finite-sample training on Gaussian samples: online SGD (d-dimensional or exact reduced chain) and full-batch GD.
 
-See docs/math/planted.md §1.7-1.9 and 2.2; :mod:`mimflow.training._algorithms` (the algorithms and their
+See docs/math/online-sgd.md §6.1-6.3, docs/math/planted.md §1.7, docs/math/finite-sample.md §1.8-1.9 and
+docs/math/neurons.md §2.2; :mod:`mimflow.training._algorithms` (the algorithms and their
 population risks), :mod:`mimflow.training._engines` (the two engines, the exact reduced chain and
 the time mapping ``t = step * lr``).
 """

@@ -14,7 +14,7 @@ with :math:`\mathcal R` the retraction of the student's constraint (``stiefel``:
 :mod:`mimflow.training._engines`. To first order in :math:`\eta` the polar retraction of a
 Euclidean step is the Riemannian step with the embedded metric, and the column normalisation is
 the spherical step, so the :math:`\eta\to0` limit in time :math:`t = \eta\cdot\mathrm{step}` is the
-population gradient flow of :mod:`mimflow.dynamics` (docs/math/grassmannian-flow.md §1.4, 1.7, 2.2).
+population gradient flow of :mod:`mimflow.dynamics` (docs/math/grassmannian-flow.md §1.4, docs/math/planted.md §1.7, docs/math/neurons.md §2.2).
 
 Algorithms (:func:`make_algorithm`):
 
@@ -24,7 +24,9 @@ Algorithms (:func:`make_algorithm`):
   :math:`\theta = (\hat\Sigma + \mu\,\mathrm{diag}(q_{|\beta|}^{-1}))^{-1}\hat c`,
   :math:`\hat\Sigma = \frac1n\sum\phi\phi^T`, :math:`\hat c = \frac1n\sum y\,\phi`, :math:`q_k = \rho^k`;
   the moments come from a fresh batch of ``fit_batch`` samples every ``refit_every`` steps
-  (``link_fit="fresh"``) or from exponential moving averages over the training batches with an
+  (``link_fit="fresh"``), from a Gaussian draw of the same batch's sufficient statistics with their exact
+  mean and covariance (``"moments"``, :mod:`mimflow.training._moments`: cost independent of ``fit_batch``)
+  or from exponential moving averages over the training batches with an
   effective window of ``fit_batch`` samples (``"running"``). Then
   :math:`a = (\hat f(\lambda) - y)\nabla\hat f(\lambda)`. As :math:`n\to\infty` the fit is
   :math:`\theta_\beta = \frac{q}{q+\mu}\,(A_{M^T}f_*)_\beta` (docs/math/grassmannian-flow.md §1.3-1.4) and by the envelope
@@ -74,7 +76,7 @@ from ._features import feature_indices, hermite_features
 
 ALGORITHMS = ("two-timescale", "planted", "correlation", "committee")
 CONSTRAINTS = ("stiefel", "sphere", "free")
-LINK_FITS = ("fresh", "running", "sgd")
+LINK_FITS = ("fresh", "running", "sgd", "moments")
 
 MAX_DEGREE_BY_R = {1: 40, 2: 12, 3: 8, 4: 6}
 """Truncation caps of the teacher spectrum (same as ``mimflow flow``)."""
@@ -104,7 +106,9 @@ class TrainingAlgorithm:
             keys of ``params`` (batch-mean gradients; zero for parameters that are not trained by SGD).
         risk: ``(M (r, p), Q (p, p), params) -> scalar`` population risk (closed form).
         fit: ``(params, lam (n, p), y (n,)) -> params`` link refit, or ``None``.
-        link_fit: ``"fresh"`` / ``"running"`` (two-timescale) or ``"none"``.
+        link_fit: ``"fresh"`` / ``"moments"`` / ``"running"`` / ``"sgd"`` (two-timescale) or ``"none"``.
+        fit_overlaps: ``(params, M, Q, key) -> params``, the fresh fit drawn from the overlaps
+            (``link_fit="moments"``; engines that know ``M`` and ``Q`` call it instead of ``fit``), or ``None``.
         fit_batch: samples of a fresh fit (or the EMA window); refit_every: steps between fits.
         spectrum: the truncated teacher spectrum used by the risk and the population flow.
         flow: the population :class:`~mimflow.dynamics.OverlapFlow` (two-timescale, planted) or ``None``.
@@ -129,6 +133,7 @@ class TrainingAlgorithm:
     spectrum: MultivariateSpectrum | None = field(default=None, repr=False)
     flow: object = field(default=None, repr=False)
     options: dict = field(default_factory=dict)
+    fit_overlaps: Callable | None = field(default=None, repr=False)
 
     @property
     def teacher_factor(self) -> np.ndarray:
@@ -260,7 +265,7 @@ def two_timescale(link, *, student_rank: int | None = None, degree: int | None =
     flow = make_flow("two-timescale", spectrum, student_rank=p, ridge=float(ridge), kernel_decay=float(kernel_decay))
     betas = feature_indices(p, K)
     m = len(betas)
-    if ridge == 0 and link_fit == "fresh" and fit_batch < 2 * m:
+    if ridge == 0 and link_fit in ("fresh", "moments") and fit_batch < 2 * m:
         raise MimflowError(
             f"fit_batch = {fit_batch} is too small for an unregularised fit of {m} Hermite features:"
             f" use fit_batch >= {2 * m} or ridge > 0"
@@ -285,11 +290,19 @@ def two_timescale(link, *, student_rank: int | None = None, degree: int | None =
             grads = {"theta": speed * (phi.T @ residual / lam.shape[0] + penalty * theta)}
         return residual[:, None] * grad_lam, grads
 
+    fit_overlaps = None
     if link_fit == "sgd":
         params0 = {"theta": np.zeros(m)}
         fit = None
-    elif link_fit == "fresh":
+    elif link_fit in ("fresh", "moments"):
         params0 = {"theta": np.zeros(m)}
+        if link_fit == "moments":
+            from ._moments import make_moment_fit
+
+            label_degree = _spectrum(link, None, MAX_DEGREE_BY_R).degree
+            fit_overlaps = make_moment_fit(r=r, p=p, betas=betas, feature_degree=K, label_degree=label_degree,
+                                           labels=_batched_labels(link), noise=_check_noise(noise), n=fit_batch,
+                                           penalty=penalty)
 
         def fit(params, lam, y):
             phi, _ = hermite_features(lam, betas, K)
@@ -312,7 +325,7 @@ def two_timescale(link, *, student_rank: int | None = None, degree: int | None =
     return TrainingAlgorithm(
         "two-timescale", link.name, r, p, "stiefel", np.eye(r), _check_noise(noise), _batched_labels(link), params0,
         coefficients, risk, fit=fit, link_fit=link_fit, fit_batch=fit_batch, refit_every=refit_every,
-        spectrum=spectrum, flow=flow,
+        spectrum=spectrum, flow=flow, fit_overlaps=fit_overlaps,
         options={"degree": K, "ridge": float(ridge), "kernel_decay": float(kernel_decay), "features": m,
                  "link_fit": link_fit, "fit_batch": fit_batch, "refit_every": refit_every, "link_speed": speed},
     )
@@ -450,7 +463,7 @@ def make_algorithm(name: str, link, **options) -> TrainingAlgorithm:
     Options by algorithm (all keyword):
 
     * ``two-timescale``: ``student_rank``, ``degree`` (feature degree K), ``ridge``, ``kernel_decay``,
-      ``link_fit`` (``"fresh"``/``"running"``), ``fit_batch``, ``refit_every``, ``noise``;
+      ``link_fit`` (``"fresh"``/``"moments"``/``"running"``/``"sgd"``), ``fit_batch``, ``refit_every``, ``noise``;
     * ``planted``: ``noise``, ``degree`` (truncation of the risk);
     * ``correlation``: ``teacher_neurons``, ``student_neurons``, ``beta`` or ``gram``, ``noise``, ``degree``;
     * ``committee``: ``student_width``, ``activation``, ``constraint`` (``"sphere"``/``"free"``),

@@ -322,12 +322,16 @@ def retract_overlaps(constraint: str, M, Q):
     return M, 0.5 * (Q + Q.T)
 
 
-def _maybe_refit_fresh(algo, step, params, key, sample):
-    """Refit the link on a fresh batch every ``refit_every`` steps (``sample(key, n) -> (Z, lam)``)."""
-    if algo.fit is None or algo.link_fit != "fresh":
+def _maybe_refit_fresh(algo, step, params, key, sample, overlaps=None):
+    """Refit the link on a fresh batch every ``refit_every`` steps (``sample(key, n) -> (Z, lam)``); with
+    ``link_fit="moments"`` from a draw of the batch's statistics given ``overlaps() -> (M, Q)``."""
+    if algo.fit is None or algo.link_fit not in ("fresh", "moments"):
         return params
 
     def refit(params):
+        if algo.link_fit == "moments":
+            M, Q = overlaps()
+            return algo.fit_overlaps(params, M, Q, key)
         k1, k2 = jax.random.split(key)
         Z, lam = sample(k1, algo.fit_batch)
         return algo.fit(params, lam, _labels(algo, Z, k2))
@@ -471,14 +475,14 @@ def reduced_step_from(algo: TrainingAlgorithm, d, eta, batch: int, step, state: 
     M, Q, params, seed_key = state
     r, p = algo.r, algo.p
     n_e, n_noise, _, _ = reduced_draw_layout(algo, batch)
-    if algo.fit is not None and algo.link_fit == "fresh":
+    if algo.fit is not None and algo.link_fit in ("fresh", "moments"):
         k_fit = jax.random.fold_in(jax.random.fold_in(seed_key, step), 1)
 
         def sample(k, n):
             _, Z, lam = reduced_local_fields(algo, M, Q, k, n)
             return Z, lam
 
-        params = _maybe_refit_fresh(algo, step, params, k_fit, sample)
+        params = _maybe_refit_fresh(algo, step, params, k_fit, sample, lambda: (M, Q))
     E = normals[:n_e].reshape(batch, r + p)
     Z, lam = _fields_from(algo, M, Q, E)
     y = algo.labels(Z)
@@ -570,7 +574,7 @@ def full_step_from(algo: TrainingAlgorithm, d: int, eta, batch: int, step, state
     def sample(k, n):
         return fields(jax.random.normal(k, (n, d), dtype=jnp.float64))
 
-    params = _maybe_refit_fresh(algo, step, params, k_fit, sample)
+    params = _maybe_refit_fresh(algo, step, params, k_fit, sample, lambda: full_overlaps(algo, W))
     Z, lam = fields(X)
     y = _labels(algo, Z, k_noise)
     A, grads = algo.coefficients(params, lam, y)
@@ -600,7 +604,8 @@ def full_batch_step(algo: TrainingAlgorithm, eta, X, Z, y, step, W, params):
     """One full-batch GD step on a fixed sample ``X (n, d)`` (labels ``y``); the link is refitted on it."""
     lam = X @ W
     if algo.fit is not None:
-        params = algo.fit(params, lam, y) if algo.link_fit == "fresh" else _after_step_fit(algo, step, params, lam, y)
+        params = (algo.fit(params, lam, y) if algo.link_fit in ("fresh", "moments")
+                  else _after_step_fit(algo, step, params, lam, y))
     A, grads = algo.coefficients(params, lam, y)
     n = X.shape[0]
     W_new = W - (eta / n) * (X.T @ A)

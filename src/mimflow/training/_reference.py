@@ -1,6 +1,6 @@
 r"""The population flow on the same axes as a finite-sample run, and their distance.
 
-:func:`population_reference` integrates the ``eta -> 0`` limit of an algorithm (docs/math/grassmannian-flow.md §1.4, 1.7, 2.2)
+:func:`population_reference` integrates the ``eta -> 0`` limit of an algorithm (docs/math/grassmannian-flow.md §1.4, docs/math/planted.md §1.7, docs/math/neurons.md §2.2)
 from the *same* initial overlaps ``M(0)`` as the run, saved at the run's times ``t = step * lr``, and
 returns a :class:`~mimflow.dynamics.Trajectory` of the same shape: comparing is a subtraction.
 

@@ -1,0 +1,230 @@
+r"""One compiled step of the Monte Carlo DMFT (docs/math/dmft.md §3.3): conditional sampling, kernels, theta-side row.
+
+Used by :func:`._dmft.solve_dmft`, whose docstring states the equations. This module holds the three
+numerical pieces of a step and their costs (``k`` the step, ``Tt`` the padded time buffer, ``N``
+paths per batch, ``B`` batches):
+
+* **Conditional sampling** of ``w^k`` given ``(r*, w^0..w^{k-1})`` by an *incremental truncated
+  Cholesky factor* ``L`` of their exact covariance (from ``m`` and ``C_theta``): the paths store the
+  innovations ``Xi`` (``Xi_0 = r*``, i.i.d. standard normals), ``w^k = L_{k+1,:} Xi``, and row
+  ``k + 1`` of ``L`` is one triangular solve ``L_past x = c`` (``c`` the covariance of ``w^k`` with the
+  past) plus the new pivot ``sqrt(C_theta(k,k) - |x|^2)``. A pivot whose squared value is below
+  ``CHOL_RTOL * C_theta(k, k)`` is set to 0 (``w^k`` is then a function of the past, its column of
+  ``L`` unused and its row replaced by a unit row in later solves): this is what keeps the factor
+  stable once GD converges and ``C_theta`` becomes singular (``w^k -> w^{k-1}``), and it drops at most
+  ``CHOL_RTOL`` of the variance, *never replacing a deterministic dependence by fresh noise*. Cost
+  ``O(Tt^2)`` per batch in the compiled step (it was an ``O(k^3)`` host ``eigh`` per batch, the
+  ``O(T^4)`` term of a long solve, and its eigenvalue cutoff relative to the largest correlation
+  eigenvalue ``~ k`` biased long runs: BENCHMARKS.md, issue 12 item 8).
+* **Kernels** ``C_g(k, .)`` (``O(k N)``), ``nu_k`` and ``R_g(k, .)``: the row of responses
+  ``d r^k / d w^s`` by the blocked adjoint sweep of :func:`adjoint_rows`, ``O(k^2 N)`` per batch,
+  the ``O(T^3 N)`` term of a solve.
+* **Theta side** (exact given the kernels): ``O(Tt^2)``.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax.scipy.linalg import solve_triangular
+
+from .. import _jax  # noqa: F401  (x64)
+
+__all__ = ["BLOCK", "CHOL_RTOL", "make_step", "init_state", "adjoint_rows"]
+
+CHOL_RTOL = 1e-12
+"""Relative cutoff of a Cholesky pivot (squared): below ``CHOL_RTOL * C_theta(k, k)`` the new variable is
+taken as a function of the past. ``1e-12``: far above float64 rounding of the Schur complement
+(``~ 1e-16 k``), far below anything the observables resolve (their Monte Carlo s.e. is ``>= 1e-6``)."""
+
+BLOCK = 16
+"""Block size (in time) of the adjoint sweep."""
+
+
+def adjoint_rows(R, D, k, n_time: int):
+    """``a_s = d r^k / d w^s`` for ``s <= k`` on every path of one batch.
+
+    ``R (Tt, Tt)`` strictly lower (``R_theta``), ``D (Tt, N)`` (``G'(r^q)``); returns ``(Tt, N)``.
+    Blocked right-looking sweep over tiles of ``BLOCK`` times, from the tile holding ``k`` down to 0:
+    inside a tile ``a_q = -D_q (acc_q + sum_{p in tile, p > q} R[p, q] a_p)`` sequentially (``a_k = 1``);
+    then the tile's contribution ``R[tile, lower tile]^T a_tile`` is added to the accumulator of every
+    lower tile (a ``BLOCK x BLOCK`` by ``BLOCK x N`` product each). Work ``~ k^2 N / 2``.
+    """
+    n_blocks = n_time // BLOCK
+    N = D.shape[1]
+    top = k // BLOCK
+
+    def block_body(i, carry):
+        a, acc = carry
+        j = top - i
+        lo = j * BLOCK
+        acc_blk = acc[j]  # (BLOCK, N)
+        D_blk = jax.lax.dynamic_slice(D, (lo, 0), (BLOCK, N))
+        R_blk = jax.lax.dynamic_slice(R, (lo, lo), (BLOCK, BLOCK))
+        vals = [None] * BLOCK
+        for q in range(BLOCK - 1, -1, -1):  # sequential inside the tile
+            t = lo + q
+            inner = acc_blk[q]
+            for p in range(q + 1, BLOCK):
+                inner = inner + R_blk[p, q] * vals[p]
+            vals[q] = jnp.where(t == k, 1.0, jnp.where(t < k, -D_blk[q] * inner, 0.0))
+        new_blk = jnp.stack(vals, axis=0)  # (BLOCK, N)
+        a = a.at[j].set(new_blk)
+
+        def lower(jj, acc):
+            R_tile = jax.lax.dynamic_slice(R, (lo, jj * BLOCK), (BLOCK, BLOCK))
+            return acc.at[jj].add(R_tile.T @ new_blk)
+
+        acc = jax.lax.fori_loop(0, j, lower, acc)
+        return a, acc
+
+    zeros = jnp.zeros((n_blocks, BLOCK, N))
+    a, _ = jax.lax.fori_loop(0, top + 1, block_body, (zeros, zeros))
+    return a.reshape(n_time, N)
+
+
+def response_row(R, D, dg, k, n_time: int):
+    """``E_paths[dg[n] d r^k / d w^s]`` for ``s < n_time``, per batch: ``(B, n_time)``.
+
+    The adjoint sweep run one batch at a time (``lax.map``) and reduced over the paths at once: one
+    batch's ``(n_time, N)`` working set stays in cache (measured 3x faster than vmapping it over the
+    batches with the ``(B, n_time, N)`` adjoint materialised, BENCHMARKS.md).
+    """
+
+    def one(args):
+        r, d, x = args
+        return adjoint_rows(r, d, k, n_time) @ x / x.shape[0]
+
+    return jax.lax.map(one, (R, D, dg))
+
+
+def conditional_row(L, kept, c, v, k):
+    """Row ``k + 1`` of the truncated Cholesky factor (one batch; see the module docstring).
+
+    ``L (Tt+1, Tt+1)`` lower triangular, rows ``0..k`` filled; ``kept (Tt+1,)`` the non-zero pivots;
+    ``c (Tt+1,)`` the covariance of the new variable with ``(r*, w^0..w^{k-1})`` (zero beyond ``k``);
+    ``v`` its variance. Returns the new row (pivot on the diagonal) and whether the pivot is kept.
+    """
+    size = L.shape[0]
+    eye = jnp.eye(size)
+    L_solve = jnp.where(kept[:, None], L, eye)  # dropped and future rows -> unit rows, so x_j = 0 there
+    x = solve_triangular(L_solve, jnp.where(kept, c, 0.0), lower=True)
+    resid = v - x @ x
+    keep = resid > CHOL_RTOL * jnp.maximum(v, 1e-300)
+    pivot = jnp.where(keep, jnp.sqrt(jnp.maximum(resid, 0.0)), 0.0)
+    return x + pivot * (jnp.arange(size) == k + 1), keep
+
+
+def make_step(problem, n_time: int, stein: bool):
+    """The jitted DMFT step over all batches of paths (state donated and updated in place)."""
+    alpha = problem.alpha
+    loss = problem.loss
+
+    def step_a(state, k, kind_gd, key):
+        Xi, G, D, H, y, fp, Ty, dTy = (state[x] for x in ("Xi", "G", "D", "H", "y", "fp", "Ty", "dTy"))
+        Rth, nu, Cth, mvec, L, kept = (state[x] for x in ("Rth", "nu", "Cth", "m", "L", "kept"))
+        N = Xi.shape[1]
+        # ---- conditional sample of w^k given (r*, w^0..w^{k-1}): row k+1 of the Cholesky factor
+        idx = jnp.arange(n_time + 1)
+        c = jnp.where(idx == 0, mvec[k], jnp.where((idx >= 1) & (idx <= k), jnp.roll(Cth[:, k], 1), 0.0))
+        row, keep = conditional_row(L, kept, c, Cth[k, k], k)
+        L = L.at[k + 1].set(row)
+        kept = kept.at[k + 1].set(keep)
+        Xi = Xi.at[k + 1].set(jax.random.normal(key, (N,)))
+        w = row @ Xi
+        # ---- r^k, g^k and its derivatives
+        Rk = Rth[k, :n_time]
+        r = w - Rk @ G
+        g_gd, d_gd, e_gd = loss.d1(r, y), loss.d2(r, y), loss.dy1(r, y)
+        g_pi, d_pi, e_pi = -Ty * r, -Ty, -dTy * r
+        g = jnp.where(kind_gd, g_gd, g_pi)
+        dg = jnp.where(kind_gd, d_gd, d_pi)
+        eg = jnp.where(kind_gd, e_gd, e_pi)
+        train = jnp.mean(loss.value(r, y))
+        G = G.at[k].set(g)
+        D = D.at[k].set(dg)
+        # ---- d r^k / d r*  (forward) and nu_k
+        drs = -(Rk @ H)
+        hk = dg * drs + eg * fp
+        H = H.at[k].set(hk)
+        nu = nu.at[k].set(alpha * jnp.mean(hk))
+        return dict(state, Xi=Xi, G=G, D=D, H=H, nu=nu, L=L, kept=kept), train, dg
+
+    def step_b(state, k, a_k, b_k, normalise, q0, m0):
+        G = state["G"]
+        Cth, Rth, A, B, Cg, Rg, nu, mvec = (state[x] for x in ("Cth", "Rth", "A", "B", "Cg", "Rg", "nu", "m"))
+        N = G.shape[1]
+        idx = jnp.arange(n_time + 1)
+        g = G[k]
+        # ---- C_g(k, s)
+        cg_row = alpha * (G @ g) / N
+        cg_row = jnp.where(jnp.arange(n_time) <= k, cg_row, 0.0)
+        Cg = Cg.at[k].set(cg_row).at[:, k].set(cg_row)
+        # ---- theta-side row k+1 (exact given the kernels)
+        rg = Rg[k]
+        A_new = a_k * A[k] - b_k * (rg @ A[:n_time])
+        B_new = a_k * B[k] - b_k * (rg @ B[:n_time]) - b_k * nu[k]
+        R_new = a_k * Rth[k] - b_k * (rg @ Rth[:n_time]) + b_k * (jnp.arange(n_time) == k)
+
+        def cov_with(Aj, Bj, Rj):
+            return q0 * A_new * Aj + m0 * (A_new * Bj + B_new * Aj) + B_new * Bj + R_new @ Cg @ Rj.T
+
+        c_new_new = cov_with(A_new, B_new, R_new[None, :])[0]
+        scale = jnp.where(normalise, 1.0 / jnp.sqrt(jnp.maximum(c_new_new, 1e-300)), 1.0)
+        A_new, B_new, R_new = scale * A_new, scale * B_new, scale * R_new
+        A = A.at[k + 1].set(A_new)
+        B = B.at[k + 1].set(B_new)
+        Rth = Rth.at[k + 1].set(R_new)
+        c_row = cov_with(A, B, Rth)  # (n_time + 1,)
+        c_row = jnp.where(idx <= k + 1, c_row, 0.0)
+        Cth = Cth.at[k + 1].set(c_row).at[:, k + 1].set(c_row)
+        mvec = mvec.at[k + 1].set(m0 * A_new + B_new)
+        return dict(state, Cth=Cth, Rth=Rth, A=A, B=B, Cg=Cg, m=mvec)
+
+    def step_batched(state, k, kind_gd, a_k, b_k, normalise, q0, m0, keys):
+        state, train, dg = jax.vmap(step_a, in_axes=(0, None, None, 0))(state, k, kind_gd, keys)
+        # R_g(k, s) = alpha E[G'(r^k) d r^k/d w^s] by the adjoint sweep, one batch at a time
+        rg_row = alpha * response_row(state["Rth"][:, :n_time, :n_time], state["D"], dg, k, n_time)
+        rg_row = jnp.where(jnp.arange(n_time)[None, :] <= k, rg_row, 0.0)
+        state = dict(state, Rg=state["Rg"].at[:, k].set(rg_row))
+        if stein:  # nu_k = alpha E[g^k r*] - sum_s m_s R_g(k, s)  (Gaussian integration by parts in r*)
+            g_rstar = alpha * jnp.mean(state["G"][:, k] * state["Xi"][:, 0], axis=1)
+            nu_k = g_rstar - jnp.einsum("bt,bt->b", rg_row, state["m"][:, :n_time])
+            state = dict(state, nu=state["nu"].at[:, k].set(nu_k))
+        state = jax.vmap(step_b, in_axes=(0, None, None, None, None, None, None))(state, k, a_k, b_k, normalise, q0, m0)
+        return state, train
+
+    return jax.jit(step_batched, donate_argnums=0)
+
+
+def init_state(problem, n_time: int, batches: int, N: int, key, q0: float, m0: float, mean_y: float):
+    """Initial r-side draws (``r*, eps``) and theta-side coefficients for ``theta^0``."""
+    k1, k2 = jax.random.split(key)
+    rstar = jax.random.normal(k1, (batches, N))
+    eps = jax.random.normal(k2, (batches, N))
+    y = problem.labels(rstar, eps)
+    fp = problem.f_prime(rstar)
+    if problem.init.kind == "spectral":
+        Ty = problem.T(y, mean_y)
+        dTy = problem.T_prime(y, mean_y)
+        A0, B0 = 0.0, 1.0
+    else:
+        Ty = jnp.zeros_like(y)
+        dTy = jnp.zeros_like(y)
+        A0, B0 = 1.0, 0.0
+    Xi = jnp.zeros((batches, n_time + 1, N)).at[:, 0].set(rstar)
+    L = jnp.zeros((batches, n_time + 1, n_time + 1)).at[:, 0, 0].set(1.0)
+    kept = jnp.zeros((batches, n_time + 1), dtype=bool).at[:, 0].set(True)
+    A = jnp.zeros((batches, n_time + 1)).at[:, 0].set(A0)
+    B = jnp.zeros((batches, n_time + 1)).at[:, 0].set(B0)
+    c00 = q0 * A0 * A0 + 2 * m0 * A0 * B0 + B0 * B0
+    Cth = jnp.zeros((batches, n_time + 1, n_time + 1)).at[:, 0, 0].set(c00)
+    mvec = jnp.zeros((batches, n_time + 1)).at[:, 0].set(m0 * A0 + B0)
+
+    def zeros_tn():
+        return jnp.zeros((batches, n_time, N))
+
+    return dict(Xi=Xi, L=L, kept=kept, G=zeros_tn(), D=zeros_tn(), H=zeros_tn(), y=y, fp=fp, Ty=Ty, dTy=dTy,
+                Cth=Cth, Rth=jnp.zeros((batches, n_time + 1, n_time)), A=A, B=B,
+                Cg=jnp.zeros((batches, n_time, n_time)), Rg=jnp.zeros((batches, n_time, n_time)),
+                nu=jnp.zeros((batches, n_time)), m=mvec)
