@@ -4,7 +4,8 @@ item 5 applied, so that both solve the same problem). Not part of the package; n
 
 Its conditional sampling regresses on the whole past with an eigenvalue pseudo-inverse on the host
 (``O(T^3)`` per step, ``O(T^4)`` per solve) and drops eigen-directions below ``1e-7`` times the largest
-correlation eigenvalue (``~ k``), which injects fresh noise once GD has nearly converged.
+correlation eigenvalue (``~ k``); the variance they explained becomes fresh noise (suspected source of
+the long-time bias of issue 12 item 8: BENCHMARKS.md).
 """
 # (the equations are in the docstring of mimflow/proportional/_dmft.py at commit 8f43bac, of which this is a copy)
 from __future__ import annotations

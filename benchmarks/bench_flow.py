@@ -63,16 +63,61 @@ def full_flow_comparison(quick: bool) -> dict:
     return out
 
 
+def lanes_comparison(flow, M0, rtol: float = 1e-6, repeats: int = 2) -> dict:
+    """Issue 17: the batched solver's work queue (``lanes`` seeds at once, refilled as seeds finish) and
+    the forward-difference Jacobian against the lockstep batch (``lanes=None``, the solver before issue 17),
+    same seeds, same process; compile times apart; min of ``repeats``."""
+    from functools import partial
+
+    from mimflow.dynamics import save_times, stop_loss_for
+    from mimflow.dynamics._rosenbrock import rosenbrock_solve_batch
+
+    y0 = jnp.asarray(M0.reshape(M0.shape[0], -1))
+    ts = jnp.asarray(save_times(T_MAX)[1:])
+    variants = [(None, "ad"), (64, "ad"), (128, "ad"), (64, "fd")]
+    out: dict = {"seeds": int(M0.shape[0]), "rtol": rtol}
+    fns = {}
+    for lanes, jac in variants:
+        fns[(lanes, jac)] = jax.jit(partial(rosenbrock_solve_batch, flow.flat_vector_field, flow.flat_loss, rtol=rtol,
+                                            atol=1e-13, stop_loss=stop_loss_for(flow), lanes=lanes, jacobian=jac))
+        start = time.perf_counter()
+        ys, st = jax.block_until_ready(fns[(lanes, jac)](y0, ts))
+        out[f"compile_lanes={lanes}_{jac}_s"] = time.perf_counter() - start
+        out[f"steps_lanes={lanes}_{jac}"] = {"max": int(st.steps.max()), "mean": float(st.steps.mean())}
+        if (lanes, jac) == (None, "ad"):
+            reference = np.asarray(ys)
+        else:
+            out[f"max_abs_dM_vs_lockstep_lanes={lanes}_{jac}"] = float(np.max(np.abs(np.asarray(ys) - reference)))
+    best = {k: float("inf") for k in fns}
+    for _ in range(repeats):  # interleaved, so that the load hits every variant alike
+        for k, fn in fns.items():
+            start = time.perf_counter()
+            jax.block_until_ready(fn(y0, ts))
+            best[k] = min(best[k], time.perf_counter() - start)
+    for (lanes, jac), secs in best.items():
+        out[f"lanes={lanes}_{jac}_s"] = secs
+        out[f"speedup_lanes={lanes}_{jac}"] = best[(None, "ad")] / secs
+    print("lanes", json.dumps(out, indent=1), flush=True)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--lanes-only", action="store_true", help="only the lanes/Jacobian comparison (issue 17)")
     args = parser.parse_args()
     n_batch = 100 if args.quick else 1000
     n_loop = 20 if args.quick else 100
     results: dict = {"link": LINK, "d": D, "jax_devices": [str(x) for x in jax.devices()]}
     flow = two_timescale_flow(multivariate_spectrum(make_link(LINK), 4))
     M0 = np.asarray(haar_overlaps_batch(D, 3, 3, range(n_batch)))
+    results["lanes"] = lanes_comparison(flow, M0)
+    if args.lanes_only:
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump(results, fh, indent=2)
+        return
 
     for rtol in (1e-6, 1e-7):
         key = f"rtol={rtol:g}"

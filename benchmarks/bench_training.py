@@ -19,7 +19,7 @@ Parts:
    Marsaglia-Tsang chi-square): what the reduced engine could reach on this machine;
 6. peak memory of one ``train_online`` call in fresh processes (RSS growth), d-dimensional vs reduced.
 
-Usage: .venv/bin/python benchmarks/bench_training.py [--quick] [--json FILE] [--parts 1,2,3,4]
+Usage: .venv/bin/python benchmarks/bench_training.py [--quick] [--json FILE] [--parts 1,2,3,4,5,6,7]
 """
 
 from __future__ import annotations
@@ -502,6 +502,31 @@ def reference_chain_benchmarks(quick: bool, repeats: int) -> dict:
 # ---------------------------------------------------------------------------------------------- main
 
 
+def two_timescale_fit_benchmarks(quick: bool, repeats: int) -> dict:
+    """Issue 17: BBPV's two-timescale algorithm (h2, d = 1000, eta = 0.2/d, reduced engine, one seed), the
+    link refitted every step on 2000 samples: exact fresh samples (``link_fit="fresh"``, the baseline) against
+    the Gaussian draw of the batch's statistics (``"moments"``), same process, compile excluded; planted h2
+    (no link fit) beside them as the floor of the reduced step."""
+    from mimflow.training import make_algorithm, train_online
+
+    d = 1000
+    out: dict = {"d": d, "link": "h2", "fit_batch": 2000, "eta": "0.2/d"}
+    cases = [("fresh", make_algorithm("two-timescale", "h2", link_fit="fresh", fit_batch=2000), 2_000 if quick else 5_000),
+             ("moments", make_algorithm("two-timescale", "h2", link_fit="moments", fit_batch=2000),
+              50_000 if quick else 200_000),
+             ("planted", make_algorithm("planted", "h2"), 200_000 if quick else 1_000_000)]
+    for name, algo, steps in cases:
+        kw = dict(d=d, steps=steps, lr=0.2 / d, seeds=1, n_save=10, chunk=steps)
+        train_online(algo, **kw)  # compile
+        secs, _ = timed(lambda: train_online(algo, **kw), repeats)
+        out[f"{name}_steps_per_s"] = steps / secs
+        out[f"{name}_s"] = secs
+        out[f"{name}_steps"] = steps
+        print(name, steps / secs, "steps/s", flush=True)
+    out["speedup_moments_over_fresh"] = out["moments_steps_per_s"] / out["fresh_steps_per_s"]
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
@@ -529,6 +554,9 @@ def main() -> None:
     if 5 in parts:
         print("5. hand-written reference reduced chain", flush=True)
         results["reference_chain"] = reference_chain_benchmarks(args.quick, repeats)
+    if 7 in parts:
+        print("7. two-timescale link fit: fresh samples vs moment draw", flush=True)
+        results["two_timescale_fit"] = two_timescale_fit_benchmarks(args.quick, repeats)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(results, fh, indent=2)

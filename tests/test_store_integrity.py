@@ -201,6 +201,8 @@ def test_equivalent_configs_have_one_run_id():
     assert run_id("flow", {"link": "h2(z1) + h3(z2)", "rank": 2}) == run_id("flow", {"link": "h2(z1)+h3(z2)"})
     assert run_id("flow", {"link": "h2(z1) + h3(z2)", "rank": 3}) != run_id("flow", {"link": "h2(z1)+h3(z2)"})
     assert run_id("train", {"link": "h2", "rank": 1}) == run_id("train", {"link": "h2"})
+    assert run_id("neurons", {"sigma": "h3", "student": "h3(z)"}) == run_id("neurons", {"sigma": "h3"})
+    assert run_id("neurons", {"sigma": "h3", "student": "h4"}) != run_id("neurons", {"sigma": "h3"})
 
 
 def test_canonical_text_parses_back_to_the_same_tree():

@@ -19,12 +19,12 @@ Method: ``ode23s`` of Shampine & Reichelt, "The MATLAB ODE Suite", SIAM J. Sci. 
     k_3 &= W^{-1}\big(F(y_{new}) - e_{32}(k_2 - F_1) - 2(k_1 - F_0)\big),\quad
     \mathrm{err} = \tfrac{h}{6}(k_1 - 2k_2 + k_3).
 
-Every seed keeps its own time and step size; the Jacobian is shared across
-:data:`JACOBIAN_EVERY` iterations (the loop counter is a scalar, so the skip is real, not masked). :func:`rosenbrock_solve_batch` runs all seeds in
-one ``while_loop`` that is *not* vmapped: the per-seed step is vmapped inside it, and the index of
-the next save time is a plain scalar shared by the batch. Each seed steps (its last step clamped
-to land exactly on the save time) until every running seed has reached the save time; then the
-states are written into the output in place and the index advances. (Vmapping a per-seed
+Every seed keeps its own time, step size and save pointer; the Jacobian is shared across
+:data:`JACOBIAN_EVERY` iterations (the loop counter is a scalar, so the skip is real, not masked). :func:`rosenbrock_solve_batch` runs the seeds in
+one ``while_loop`` that is *not* vmapped: the per-seed step is vmapped inside it over at most
+:data:`LANES` seeds at a time (a work queue: a lane whose seed has finished takes the next one), and
+each step's crossed save times are written into the output in place (steps are clamped so that they
+cross at most :data:`WINDOW` save times; ode23s' dense output gives the states there). (Vmapping a per-seed
 ``scan`` over save times with an inner ``while_loop`` instead was measured 15-20x slower at 1000
 seeds on CPU: the nested batched control flow scales worse than linearly in the batch.)
 
@@ -84,7 +84,6 @@ only changes the local error, which the embedded estimate controls: measured on 
 benchmark, 1000 seeds took 9.6 s with a fresh J every step and 5.2 s with this value, and
 single-index escape times stayed within 2e-6 relative of the fresh-J values (1e-5..2e-4 from
 the exact integral either way)."""
-"""Most save times one step may cross (steps are clamped so that they cross at most this many)."""
 
 
 def _step(vector_field, J, loss, st: SolverState, ptr, save_times, scale, *, rtol, atol, stop_loss,

@@ -10,8 +10,9 @@ config (the JSON dump of its pydantic model) before it is hashed:
 * a seed list ``[0, 1, ..., S-1]`` becomes the count ``S`` (the same seeds);
 * ``-0.0`` becomes ``0.0``;
 * a ``None`` default with a known meaning is replaced by that meaning (``rank`` of ``flow`` and of
-  the two-timescale/committee ``train``: the number of link variables ``r``), so an explicit default
-  (``--rank 1`` for a one-variable link) is the same run as the default.
+  the two-timescale/committee/planted ``train``: the number of link variables ``r``; ``student`` of
+  the neuron commands: ``sigma``), so an explicit default (``--rank 1`` for a one-variable link) is
+  the same run as the default.
 
 Values that cannot be parsed are left as they are (the command's own validation refuses them).
 
@@ -117,6 +118,8 @@ def canonical_config(command: str, config: Mapping[str, Any]) -> dict[str, Any]:
                 out[key] = canon[0]
         elif key == "seeds" and isinstance(value, list) and value and value == list(range(len(value))):
             out[key] = len(value)
+    if "student" in out and out["student"] is None and isinstance(out.get("sigma"), str):
+        out["student"] = out["sigma"]  # neurons: the student activation defaults to sigma*
     algorithms = _RANK_IS_R.get(command, ())
     if out.get("rank", 0) is None and (algorithms is None or out.get("algorithm") in algorithms):
         canon = _link_text(config.get("link", "")) if isinstance(config.get("link"), str) else None

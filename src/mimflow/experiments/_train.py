@@ -325,6 +325,17 @@ def plot_train(dataset, summary, path) -> None:
                               label="population flow" if (a == 0 and s == 0 and k == 0) else None)
                 ax_l.plot(t[mask], sub["loss_theory"].values[s, mask], color="k", lw=0.8, ls="--",
                           label="population flow" if (a == 0 and s == 0) else None)
+    first = True
+    for a, d in enumerate(ds_values):  # escape times: Kaplan-Meier median with its 95 % CI, at the threshold
+        meds = (summary or {}).get("median_escape_times", {}).get(str(d), [])
+        cis = (summary or {}).get("median_escape_times_ci95", {}).get(str(d), [])
+        for med, (lo, hi) in zip(meds, cis):
+            if med is None:
+                continue
+            xerr = [[med - (lo if lo is not None else med)], [(hi if hi is not None else med) - med]]
+            ax_m.errorbar([med], [ESCAPE_THRESHOLD], xerr=xerr, fmt="D", ms=4, color=colors[a % len(colors)],
+                          mec="k", capsize=3, zorder=5, label="escape: median, 95 % CI" if first else None)
+            first = False
     for ax in (ax_m, ax_l):
         ax.set_xscale("log")
         ax.set_xlabel("t = step x lr")

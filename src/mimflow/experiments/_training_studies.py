@@ -71,7 +71,9 @@ point (interpolated between save points). Predictions (docs/math/saddles.md §1.
 
 Runs that have not escaped within their sample budget are right-censored there (the horizon of that
 ``d``: ``budget`` times its predicted median, so the censored fraction does not grow with ``d``), never
-dropped. Medians are Kaplan-Meier medians with 95 % CIs (``median``, ``median_ci95``, ``None`` plus
+dropped. No run is excluded by its start: with :math:`\delta = s/2` the martingale noise accumulated over
+the plateau is of the order of :math:`m(0)^2`, so SGD lets negative starts of odd links escape too
+(measured: 60-80 % of them at ``d = 50, 100``), unlike the population flow. Medians are Kaplan-Meier medians with 95 % CIs (``median``, ``median_ci95``, ``None`` plus
 ``median_censored`` when more than half are censored; docs/math/statistics.md §8.2); fitted exponents are
 least-squares slopes of the log median against :math:`\log d` with a bootstrap-over-seeds standard error
 (:func:`mimflow.theory.loglog_slope_with_error`, docs/math/statistics.md §8.4; medians, because escape
@@ -331,18 +333,6 @@ def _build(algorithm: str, link: str, noise: float = 0.0):
     return make_algorithm(algorithm, link)
 
 
-def _can_escape(algorithm: str, s: int, M0) -> np.ndarray:
-    """``(S,)`` runs the population flow lets escape from their start: for a single-index planted or
-    correlation run with odd information exponent ``s``, ``m(0) > 0`` (``m = 0`` is invariant and from a
-    negative start :math:`\dot m = v(m) > 0` drives ``|m|`` down to 0: docs/math/saddles.md §1.6); all runs otherwise.
-    The others are reported (``never_escaping``, and the share that SGD's noise lets escape anyway) and not
-    counted in the medians: the prediction is the median of the escaping half."""
-    M0 = np.asarray(M0, dtype=float)
-    if algorithm in ("planted", "correlation") and s % 2 == 1 and M0.shape[-2:] == (1, 1):
-        return M0[:, 0, 0] > 0
-    return np.ones(M0.shape[0], dtype=bool)
-
-
 def predicted_samples(algorithm: str, link: str, d: float, lr: float) -> float:
     r"""Population escape time / lr: :math:`t_{esc}/\eta` from the exact single-index integral (docs/math/saddles.md §1.6).
 
@@ -396,8 +386,7 @@ def sample_complexity(
         row = {"algorithm": algorithm, "link": link, "information_exponent": s, "lr": f"{coef} * d^-{delta}",
                "predicted_exponent": exponent, "rigorous": rigorous, "samples": [], "median": [], "median_ci95": [],
                "median_censored": [], "censored_fraction": [], "escaped_fraction": [], "predicted": [],
-               "steps_budget": [], "seconds": [], "warnings": [], "counted": [], "never_escaping": [],
-               "never_escaping_escaped_fraction": []}
+               "steps_budget": [], "seconds": [], "warnings": []}
         for d in ds:
             lr = coef * float(d) ** (-delta)
             pred = predicted_samples(algorithm, link, d, lr)
@@ -407,13 +396,8 @@ def sample_complexity(
                                 engine=engine, n_save=n_save, save_grid="linear", key=key)
             row["seconds"].append(time.perf_counter() - start)
             x = samples_to_escape(traj)
-            counted = _can_escape(algorithm, s, np.asarray(traj.M)[:, 0])
-            km = censored_median(np.where(np.isfinite(x), x, np.nan)[counted], float(steps))
+            km = censored_median(np.where(np.isfinite(x), x, np.nan), float(steps))
             row["samples"].append(x)
-            row["counted"].append(counted.tolist())
-            row["never_escaping"].append(int(np.sum(~counted)))
-            row["never_escaping_escaped_fraction"].append(
-                float(np.mean(np.isfinite(x[~counted]))) if np.any(~counted) else None)
             row["median"].append(km.median)
             row["median_ci95"].append(list(km.ci95))
             row["median_censored"].append(km.median_censored)
@@ -427,7 +411,7 @@ def sample_complexity(
         from ..theory import fit_loglog_slope
 
         row["predicted_finite_d_exponent"] = fit_loglog_slope(ds, row["predicted"])
-        samples = [np.where(np.isfinite(x), x, np.nan)[np.asarray(c, bool)] for x, c in zip(row["samples"], row["counted"])]
+        samples = [np.where(np.isfinite(x), x, np.nan) for x in row["samples"]]
         est = loglog_slope_with_error(ds, samples, row["steps_budget"], seed=seed)
         text = "-" if est.fitted is None else f"{est.fitted:.2f}" + (
             f" +- {est.fitted_se:.2f}" if est.fitted_se is not None else " (SE unknown)")
@@ -444,9 +428,8 @@ def sample_complexity(
             elif frac > MAX_CENSORED_FRACTION:
                 row["warnings"].append(f"{name} at d = {d}: {100 * frac:.0f} % of runs censored at the budget "
                                        f"(> {100 * MAX_CENSORED_FRACTION:.0f} %)")
-        for d, c in zip(ds, row["counted"]):
-            if int(np.sum(c)) < MIN_RUNS:
-                row["warnings"].append(f"{name} at d = {d}: the median rests on {int(np.sum(c))} runs (< {MIN_RUNS})")
+        if seeds < MIN_RUNS:
+            row["warnings"].append(f"{name}: the medians rest on {seeds} runs (< {MIN_RUNS})")
         row["measured_over_predicted"] = [None if m is None else m / p for m, p in zip(row["median"], row["predicted"])]
         result["cases"][name] = row
     return result
@@ -529,8 +512,8 @@ def sample_complexity_claims(res: dict) -> list:
             measured=sl["fitted"], se=sl["fitted_se"], family=len(rows),
             note=f"predicted: slope of t_esc(d)/eta of the population flow over the same d (asymptotic "
                  f"{row['predicted_exponent']:g}); SE: bootstrap over {res['seeds']} seeds; runs not escaped within "
-                 f"{res['budget']:g} x the predicted median are censored; for odd s the runs with m(0) <= 0 (which the "
-                 "population flow never lets escape) are not counted: the prediction is the escaping half's median"))
+                 f"{res['budget']:g} x the predicted median are censored (all runs counted: at eta = c d^-s/2 the SGD noise "
+                 "over the plateau is of the order of m(0), so no start is excluded by its sign)"))
     return claims
 
 
@@ -541,7 +524,6 @@ def _sample_complexity_dataset(res: dict):
     rows = [res["cases"][n] for n in names]
     data = {
         "samples": (("case", "d", "seed"), np.asarray([r["samples"] for r in rows], dtype=float)),
-        "counted": (("case", "d", "seed"), np.asarray([r["counted"] for r in rows], dtype=bool)),
         "median": (("case", "d"), np.asarray([r["median"] for r in rows], dtype=float)),
         "predicted": (("case", "d"), np.asarray([r["predicted"] for r in rows], dtype=float)),
         "escaped_fraction": (("case", "d"), np.asarray([r["escaped_fraction"] for r in rows], dtype=float)),

@@ -56,7 +56,7 @@ def plot_deviation_vs_d(ax, ds, rms, se, *, slope=None, slope_se=None, rms_flow=
 
 def plot_samples_to_escape(ax, ds, rows: dict):
     """Median samples to escape against ``d`` per case (log-log): Kaplan-Meier median with its 95 % CI,
-    seeds as dots (counted runs only), the population prediction dashed.
+    seeds as dots, the population prediction dashed.
 
     ``rows``: ``{name: {"samples": (D, S), "median": (D,) (None: censored), "median_ci95": (D, 2),
     "predicted": (D,), "escape_slope": {"text": ...}, "predicted_exponent", "escaped_fraction"}}`` as
@@ -66,9 +66,8 @@ def plot_samples_to_escape(ax, ds, rows: dict):
     for i, (name, row) in enumerate(rows.items()):
         color = f"C{i}"
         samples = np.asarray(row["samples"], dtype=float)
-        counted = np.asarray(row.get("counted", np.ones(samples.shape, bool)), dtype=bool)
         for a, d in enumerate(ds):
-            pts = samples[a][np.isfinite(samples[a]) & counted[a]]
+            pts = samples[a][np.isfinite(samples[a])]
             ax.loglog(np.full(pts.shape, d * 1.03), pts, ls="none", marker=".", ms=2, alpha=0.3, color=color)
         med = np.array([np.nan if m is None else m for m in row["median"]], dtype=float)
         ci = np.array([[np.nan if v is None else v for v in pair] for pair in row["median_ci95"]], dtype=float)

@@ -25,10 +25,10 @@ For the power iteration ``s_k`` makes ``C_theta(k+1, k+1) = 1`` (deterministic i
 **Sample (r-side) process**, by Monte Carlo over ``N`` paths: ``(r*, w^0, w^1, ...)`` centred
 Gaussian with ``E r*^2 = 1``, ``E w^k r* = m_k``, ``E w^k w^s = C_theta(k, s)``; ``y = f(r*) + sigma eps``;
 ``r^k = w^k - sum_{s<k} R_theta(k, s) g^s``. Each new ``w^k`` is drawn *conditionally on the stored
-past* ``(r*, w^0..w^{k-1})`` through an incremental, truncated Cholesky factor of their exact
-covariance (:mod:`._dmft_step`): a pivot below ``CHOL_RTOL`` of the variance makes ``w^k`` a function
-of the past, which keeps the factor stable when ``C_theta`` becomes singular as GD converges
-(``w^k -> w^{k-1}``). The kernels are sample means:
+past* ``(r*, w^0..w^{k-1})``: regression coefficients from the exact covariance by an eigenvalue
+pseudo-inverse (:mod:`._dmft_sampling`) plus fresh noise of the residual variance. A plain
+Cholesky factor fails here, because ``C_theta`` becomes singular as GD converges (``w^k -> w^{k-1}``).
+The kernels are sample means:
 The kernels are sample means:
 
 .. math::
@@ -43,11 +43,13 @@ Pathwise derivatives: ``dr^k/dr*`` goes forward (one stored row per step); the r
 sequential, across blocks it is one matrix product shared by all paths, so the ``O(T^3 N)`` cost
 runs at matrix-multiply speed; it runs one batch at a time so that a batch's arrays stay in cache.
 The whole step is one compiled function of static shapes (time axis padded to a multiple of
-``BLOCK`` and masked); nothing but the loop runs on the host.
+``BLOCK`` and masked); only the small regression (``(k+1) x (k+1)`` eigenproblems) runs on the host,
+with OpenBLAS held to one thread (its threads otherwise fight XLA's and cost more than the step).
 
 **Cost** for ``T`` steps in all (power-iteration prefix ``K`` included) and ``N`` paths:
 ``O(T^3 N / 6)`` multiply-adds in the adjoint sweeps (the dominant term), ``O(T^2 N)`` for the rest
-of the r-side, ``O(T^3)`` per batch for the theta side and the sampling; memory ``O(T N + T^2)``.
+of the r-side, ``O(T^3)`` per batch for the theta side, ``O(T^4)`` per batch for the host regression
+(independent of ``N``; it dominates for ``T`` of a few hundred and ``N <~ 10^4``); memory ``O(T N + T^2)``.
 
 **Error bars.** The paths are split into ``batches`` independent DMFT solutions (vmapped); the
 reported value is their mean and the error bar ``std / sqrt(batches)``, the standard error of the
@@ -68,6 +70,7 @@ import numpy as np
 from .. import _jax  # noqa: F401  (x64)
 from .._errors import MimflowError
 from ._dmft_convergence import long_time_diagnostic, tti_defect
+from ._dmft_sampling import regression
 from ._dmft_step import BLOCK, init_state, make_step
 from ._population import test_error
 from ._problem import _has_jump, shift_bound
@@ -154,7 +157,7 @@ def _pad_state(state: dict, old: int, new: int) -> dict:
         for ax in range(1, x.ndim):
             if name in ("y", "fp", "Ty", "dTy"):
                 break
-            if ax == x.ndim - 1 and name in ("Xi", "G", "D", "H"):
+            if ax == x.ndim - 1 and name in ("Z", "G", "D", "H"):
                 break  # the path axis
             if x.shape[ax] in (old, old + 1):
                 pads[ax] = (0, new - old)
@@ -241,7 +244,7 @@ def solve_dmft(problem, n_steps: int, *, paths: int = 20_000, batches: int = 10,
                 n_time = new_n
                 step = _make_step(problem, n_time, nu_estimator)
             key, sub = jax.random.split(key)
-            state, _ = step(state, k, False, shift, 1.0, True, q0, m0, jax.random.split(sub, batches))
+            state, _ = step(state, k, False, shift, 1.0, True, q0, m0, *regression(state, k), jax.random.split(sub, batches))
             k += 1
             K += 1
             C = np.asarray(state["Cth"][:, k - 1:k + 1, k - 1:k + 1]).mean(axis=0)
@@ -271,7 +274,7 @@ def solve_dmft(problem, n_steps: int, *, paths: int = 20_000, batches: int = 10,
     trains = []
     for t in range(n_steps + 1):
         key, sub = jax.random.split(key)
-        state, train = step(state, k, True, gd_a, gd_b, False, q0, m0, jax.random.split(sub, batches))
+        state, train = step(state, k, True, gd_a, gd_b, False, q0, m0, *regression(state, k), jax.random.split(sub, batches))
         trains.append(train)
         k += 1
         if progress is not None:

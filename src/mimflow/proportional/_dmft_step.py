@@ -4,18 +4,8 @@ Used by :func:`._dmft.solve_dmft`, whose docstring states the equations. This mo
 numerical pieces of a step and their costs (``k`` the step, ``Tt`` the padded time buffer, ``N``
 paths per batch, ``B`` batches):
 
-* **Conditional sampling** of ``w^k`` given ``(r*, w^0..w^{k-1})`` by an *incremental truncated
-  Cholesky factor* ``L`` of their exact covariance (from ``m`` and ``C_theta``): the paths store the
-  innovations ``Xi`` (``Xi_0 = r*``, i.i.d. standard normals), ``w^k = L_{k+1,:} Xi``, and row
-  ``k + 1`` of ``L`` is one triangular solve ``L_past x = c`` (``c`` the covariance of ``w^k`` with the
-  past) plus the new pivot ``sqrt(C_theta(k,k) - |x|^2)``. A pivot whose squared value is below
-  ``CHOL_RTOL * C_theta(k, k)`` is set to 0 (``w^k`` is then a function of the past, its column of
-  ``L`` unused and its row replaced by a unit row in later solves): this is what keeps the factor
-  stable once GD converges and ``C_theta`` becomes singular (``w^k -> w^{k-1}``), and it drops at most
-  ``CHOL_RTOL`` of the variance, *never replacing a deterministic dependence by fresh noise*. Cost
-  ``O(Tt^2)`` per batch in the compiled step (it was an ``O(k^3)`` host ``eigh`` per batch, the
-  ``O(T^4)`` term of a long solve, and its eigenvalue cutoff relative to the largest correlation
-  eigenvalue ``~ k`` biased long runs: BENCHMARKS.md, issue 12 item 8).
+* **Conditional sampling** of ``w^k`` given ``(r*, w^0..w^{k-1})``: ``w^k = beta Z + sqrt(var) xi`` with the
+  regression ``(beta, var)`` computed on the host (:mod:`._dmft_sampling`), ``O(k N)``.
 * **Kernels** ``C_g(k, .)`` (``O(k N)``), ``nu_k`` and ``R_g(k, .)``: the row of responses
   ``d r^k / d w^s`` by the blocked adjoint sweep of :func:`adjoint_rows`, ``O(k^2 N)`` per batch,
   the ``O(T^3 N)`` term of a solve.
@@ -26,16 +16,10 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.linalg import solve_triangular
 
 from .. import _jax  # noqa: F401  (x64)
 
-__all__ = ["BLOCK", "CHOL_RTOL", "make_step", "init_state", "adjoint_rows"]
-
-CHOL_RTOL = 1e-12
-"""Relative cutoff of a Cholesky pivot (squared): below ``CHOL_RTOL * C_theta(k, k)`` the new variable is
-taken as a function of the past. ``1e-12``: far above float64 rounding of the Schur complement
-(``~ 1e-16 k``), far below anything the observables resolve (their Monte Carlo s.e. is ``>= 1e-6``)."""
+__all__ = ["BLOCK", "make_step", "init_state", "adjoint_rows"]
 
 BLOCK = 16
 """Block size (in time) of the adjoint sweep."""
@@ -98,40 +82,19 @@ def response_row(R, D, dg, k, n_time: int):
     return jax.lax.map(one, (R, D, dg))
 
 
-def conditional_row(L, kept, c, v, k):
-    """Row ``k + 1`` of the truncated Cholesky factor (one batch; see the module docstring).
-
-    ``L (Tt+1, Tt+1)`` lower triangular, rows ``0..k`` filled; ``kept (Tt+1,)`` the non-zero pivots;
-    ``c (Tt+1,)`` the covariance of the new variable with ``(r*, w^0..w^{k-1})`` (zero beyond ``k``);
-    ``v`` its variance. Returns the new row (pivot on the diagonal) and whether the pivot is kept.
-    """
-    size = L.shape[0]
-    eye = jnp.eye(size)
-    L_solve = jnp.where(kept[:, None], L, eye)  # dropped and future rows -> unit rows, so x_j = 0 there
-    x = solve_triangular(L_solve, jnp.where(kept, c, 0.0), lower=True)
-    resid = v - x @ x
-    keep = resid > CHOL_RTOL * jnp.maximum(v, 1e-300)
-    pivot = jnp.where(keep, jnp.sqrt(jnp.maximum(resid, 0.0)), 0.0)
-    return x + pivot * (jnp.arange(size) == k + 1), keep
-
-
 def make_step(problem, n_time: int, stein: bool):
     """The jitted DMFT step over all batches of paths (state donated and updated in place)."""
     alpha = problem.alpha
     loss = problem.loss
 
-    def step_a(state, k, kind_gd, key):
-        Xi, G, D, H, y, fp, Ty, dTy = (state[x] for x in ("Xi", "G", "D", "H", "y", "fp", "Ty", "dTy"))
-        Rth, nu, Cth, mvec, L, kept = (state[x] for x in ("Rth", "nu", "Cth", "m", "L", "kept"))
-        N = Xi.shape[1]
-        # ---- conditional sample of w^k given (r*, w^0..w^{k-1}): row k+1 of the Cholesky factor
-        idx = jnp.arange(n_time + 1)
-        c = jnp.where(idx == 0, mvec[k], jnp.where((idx >= 1) & (idx <= k), jnp.roll(Cth[:, k], 1), 0.0))
-        row, keep = conditional_row(L, kept, c, Cth[k, k], k)
-        L = L.at[k + 1].set(row)
-        kept = kept.at[k + 1].set(keep)
-        Xi = Xi.at[k + 1].set(jax.random.normal(key, (N,)))
-        w = row @ Xi
+    def step_a(state, k, kind_gd, beta, var, key):
+        Z, G, D, H, y, fp, Ty, dTy = (state[x] for x in ("Z", "G", "D", "H", "y", "fp", "Ty", "dTy"))
+        Rth, nu = state["Rth"], state["nu"]
+        N = Z.shape[1]
+        # ---- conditional sample of w^k given (r*, w^0..w^{k-1})  (Z rows 0..k; beta from the host)
+        xi = jax.random.normal(key, (N,))
+        w = beta @ Z + jnp.sqrt(var) * xi
+        Z = Z.at[k + 1].set(w)
         # ---- r^k, g^k and its derivatives
         Rk = Rth[k, :n_time]
         r = w - Rk @ G
@@ -148,7 +111,7 @@ def make_step(problem, n_time: int, stein: bool):
         hk = dg * drs + eg * fp
         H = H.at[k].set(hk)
         nu = nu.at[k].set(alpha * jnp.mean(hk))
-        return dict(state, Xi=Xi, G=G, D=D, H=H, nu=nu, L=L, kept=kept), train, dg
+        return dict(state, Z=Z, G=G, D=D, H=H, nu=nu), train, dg
 
     def step_b(state, k, a_k, b_k, normalise, q0, m0):
         G = state["G"]
@@ -181,14 +144,14 @@ def make_step(problem, n_time: int, stein: bool):
         mvec = mvec.at[k + 1].set(m0 * A_new + B_new)
         return dict(state, Cth=Cth, Rth=Rth, A=A, B=B, Cg=Cg, m=mvec)
 
-    def step_batched(state, k, kind_gd, a_k, b_k, normalise, q0, m0, keys):
-        state, train, dg = jax.vmap(step_a, in_axes=(0, None, None, 0))(state, k, kind_gd, keys)
+    def step_batched(state, k, kind_gd, a_k, b_k, normalise, q0, m0, beta, var, keys):
+        state, train, dg = jax.vmap(step_a, in_axes=(0, None, None, 0, 0, 0))(state, k, kind_gd, beta, var, keys)
         # R_g(k, s) = alpha E[G'(r^k) d r^k/d w^s] by the adjoint sweep, one batch at a time
         rg_row = alpha * response_row(state["Rth"][:, :n_time, :n_time], state["D"], dg, k, n_time)
         rg_row = jnp.where(jnp.arange(n_time)[None, :] <= k, rg_row, 0.0)
         state = dict(state, Rg=state["Rg"].at[:, k].set(rg_row))
         if stein:  # nu_k = alpha E[g^k r*] - sum_s m_s R_g(k, s)  (Gaussian integration by parts in r*)
-            g_rstar = alpha * jnp.mean(state["G"][:, k] * state["Xi"][:, 0], axis=1)
+            g_rstar = alpha * jnp.mean(state["G"][:, k] * state["Z"][:, 0], axis=1)
             nu_k = g_rstar - jnp.einsum("bt,bt->b", rg_row, state["m"][:, :n_time])
             state = dict(state, nu=state["nu"].at[:, k].set(nu_k))
         state = jax.vmap(step_b, in_axes=(0, None, None, None, None, None, None))(state, k, a_k, b_k, normalise, q0, m0)
@@ -212,9 +175,7 @@ def init_state(problem, n_time: int, batches: int, N: int, key, q0: float, m0: f
         Ty = jnp.zeros_like(y)
         dTy = jnp.zeros_like(y)
         A0, B0 = 1.0, 0.0
-    Xi = jnp.zeros((batches, n_time + 1, N)).at[:, 0].set(rstar)
-    L = jnp.zeros((batches, n_time + 1, n_time + 1)).at[:, 0, 0].set(1.0)
-    kept = jnp.zeros((batches, n_time + 1), dtype=bool).at[:, 0].set(True)
+    Z = jnp.zeros((batches, n_time + 1, N)).at[:, 0].set(rstar)
     A = jnp.zeros((batches, n_time + 1)).at[:, 0].set(A0)
     B = jnp.zeros((batches, n_time + 1)).at[:, 0].set(B0)
     c00 = q0 * A0 * A0 + 2 * m0 * A0 * B0 + B0 * B0
@@ -224,7 +185,7 @@ def init_state(problem, n_time: int, batches: int, N: int, key, q0: float, m0: f
     def zeros_tn():
         return jnp.zeros((batches, n_time, N))
 
-    return dict(Xi=Xi, L=L, kept=kept, G=zeros_tn(), D=zeros_tn(), H=zeros_tn(), y=y, fp=fp, Ty=Ty, dTy=dTy,
+    return dict(Z=Z, G=zeros_tn(), D=zeros_tn(), H=zeros_tn(), y=y, fp=fp, Ty=Ty, dTy=dTy,
                 Cth=Cth, Rth=jnp.zeros((batches, n_time + 1, n_time)), A=A, B=B,
                 Cg=jnp.zeros((batches, n_time, n_time)), Rg=jnp.zeros((batches, n_time, n_time)),
                 nu=jnp.zeros((batches, n_time)), m=mvec)
