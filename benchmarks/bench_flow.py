@@ -63,13 +63,14 @@ def full_flow_comparison(quick: bool) -> dict:
     return out
 
 
-def lanes_comparison(flow, M0, rtol: float = 1e-6, repeats: int = 2) -> dict:
+def lanes_comparison(flow, M0, rtol: float = 1e-6, repeats: int = 1) -> dict:
     """Issue 17: the batched solver's work queue (``lanes`` seeds at once, refilled as seeds finish) and
     the forward-difference Jacobian against the lockstep batch (``lanes=None``, the solver before issue 17),
     same seeds, same process; compile times apart; min of ``repeats``."""
     from functools import partial
 
-    from mimflow.dynamics import save_times, stop_loss_for
+    from mimflow.dynamics import save_times
+    from mimflow.dynamics._solve import stop_loss_for
     from mimflow.dynamics._rosenbrock import rosenbrock_solve_batch
 
     y0 = jnp.asarray(M0.reshape(M0.shape[0], -1))
