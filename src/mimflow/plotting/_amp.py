@@ -35,7 +35,7 @@ def plot_limits_vs_alpha(ax, alpha_curve, curves: dict, *, thresholds: dict | No
         ax.text(value, 1.03, f"{label} = {value:.3g}", rotation=90, fontsize=6.5, ha="right", va="bottom",
                 transform=ax.get_xaxis_transform())
     if notes:
-        ax.text(0.98, 0.03, "\n".join(notes.values()), transform=ax.transAxes, fontsize=6.5, ha="right", va="bottom")
+        ax.text(0.98, 0.10, "\n".join(notes.values()), transform=ax.transAxes, fontsize=6.5, ha="right", va="bottom")
     ax.set_xlabel(r"$\alpha = n/d$")
     ax.set_ylabel(ylabel or r"overlap $\langle \hat w, w_*\rangle^2 / (\|\hat w\|^2\|w_*\|^2)$")
     ax.set_ylim(-0.02, 1.05)
