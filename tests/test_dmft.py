@@ -22,6 +22,7 @@ from mimflow.proportional import (
     solve_fixed_point,
     test_error,
 )
+from mimflow.proportional._dmft_convergence import long_time_diagnostic
 
 Z = 5.0
 
@@ -301,8 +302,6 @@ def test_long_time_diagnostic_recovers_rate_and_limit_of_synthetic_batches():
     """x_b(t) = x_inf + c e^{-gamma t} + (per-batch offset ~ N(0, s^2)): the fitted rate is gamma, the
     extrapolated limit is x_inf within its s.e.; the curve is flagged as not settled until
     c e^{-gamma T} falls below its error bar (anchored to the construction, not to the DMFT)."""
-    from mimflow.proportional._dmft_convergence import long_time_diagnostic
-
     rng = np.random.default_rng(0)
     gamma, x_inf, c, s = 0.03, 0.98, -0.2, 1e-4
     t = np.arange(101)

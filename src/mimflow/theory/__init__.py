@@ -58,6 +58,8 @@ _LAZY = {
     "loglog_slope": "._statistics",
     "loglog_slope_with_error": "._statistics",
     "type1_median": "._statistics",
+    "MAX_CENSORED_FRACTION": "._statistics",
+    "MIN_RUNS": "._statistics",
 }
 
 __all__ = list(_LAZY)
@@ -77,5 +79,3 @@ def __getattr__(name: str):
 
 def __dir__():
     return sorted(set(globals()) | set(_LAZY))
-from ._statistics import MAX_CENSORED_FRACTION as MAX_CENSORED_FRACTION
-from ._statistics import MIN_RUNS as MIN_RUNS

@@ -297,7 +297,11 @@ def two_timescale(link, *, student_rank: int | None = None, degree: int | None =
     elif link_fit in ("fresh", "moments"):
         params0 = {"theta": np.zeros(m)}
         if link_fit == "moments":
-            from ._moments import make_moment_fit
+            from ._moments import MIN_FIT_BATCH, make_moment_fit
+
+            if fit_batch < MIN_FIT_BATCH:
+                raise MimflowError(f"link_fit='moments' draws the statistics of fit_batch samples from their central-limit "
+                                   f"law, which needs fit_batch >= {MIN_FIT_BATCH} (got {fit_batch}): use link_fit='fresh'")
 
             label_degree = _spectrum(link, None, MAX_DEGREE_BY_R).degree
             fit_overlaps = make_moment_fit(r=r, p=p, betas=betas, feature_degree=K, label_degree=label_degree,

@@ -54,6 +54,11 @@ from .._errors import MimflowError
 from ..hermite import gauss_hermite_rule
 from ._features import hermite_features
 
+MIN_FIT_BATCH = 500
+"""Smallest ``n`` accepted: measured on h2 (r = p = 1), the std of the fitted coefficients is within 3 % of
+the exact fit's at n = 2000, 8 % too large at n = 500 and 10x too large at n = 100 (the Gaussian law of
+``Sigma_hat`` then reaches singular matrices)."""
+
 MAX_NODES = 20_000
 """Largest tensor rule (``k^(r+p)`` nodes) the moment fit accepts; beyond it use ``link_fit="fresh"``."""
 
