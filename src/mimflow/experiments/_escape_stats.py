@@ -20,7 +20,8 @@ import numpy as np
 from ..theory import MAX_CENSORED_FRACTION, MIN_RUNS, censored_median, loglog_slope, loglog_slope_with_error
 
 
-def escape_time_summary(labels, escape, horizons, *, counted=None, names=None) -> tuple[dict, list[str]]:
+def escape_time_summary(labels, escape, horizons, *, counted=None, names=None,
+                        horizon_option: str = "t_max") -> tuple[dict, list[str]]:
     """JSON fields and warnings for escape times of shape ``(D, S, n)`` (NaN: not escaped by the horizon).
 
     Args:
@@ -29,6 +30,7 @@ def escape_time_summary(labels, escape, horizons, *, counted=None, names=None) -
         horizons: ``(D,)`` horizon of each group.
         counted: ``(D, S, n)`` bool, runs that can escape (default: all).
         names: ``n`` names for the warnings (default ``saddle 1..n``).
+        horizon_option: the option that sets the horizon, named in the warnings (``t_max``, ``steps``).
     """
     escape = np.asarray(escape, dtype=float)
     D, S, n = escape.shape
@@ -54,15 +56,15 @@ def escape_time_summary(labels, escape, horizons, *, counted=None, names=None) -
                 warnings.append(f"{where}: the median rests on {m.n} run(s) (< {MIN_RUNS}): its CI is wide or open")
             if m.median_censored:
                 warnings.append(f"{where}: fewer than half of the runs escaped by the horizon {m.horizon:.4g}: "
-                                f"the median is only known to be > {m.horizon:.4g} (raise t_max)")
+                                f"the median is only known to be > {m.horizon:.4g} (raise {horizon_option})")
             elif m.censored_fraction > MAX_CENSORED_FRACTION:
                 warnings.append(f"{where}: {100 * m.censored_fraction:.0f} % of runs censored at the horizon "
-                                f"{m.horizon:.4g} (> {100 * MAX_CENSORED_FRACTION:.0f} %): raise t_max for a tighter CI")
+                                f"{m.horizon:.4g} (> {100 * MAX_CENSORED_FRACTION:.0f} %): raise {horizon_option} for a tighter CI")
     return out, warnings
 
 
 def slope_summary(ds, escape, horizons, *, counted=None, predicted=None, asymptotic=None,
-                  names=None) -> tuple[list[dict], list[str]]:
+                  names=None, horizon_option: str = "t_max") -> tuple[list[dict], list[str]]:
     """Log-log slope of the Kaplan-Meier medians against ``d`` with a bootstrap SE, per column ``k``.
 
     ``predicted[k]``: the theory's slope over the same ``d`` grid; ``asymptotic[k]``: its ``d -> inf``
@@ -91,7 +93,7 @@ def slope_summary(ds, escape, horizons, *, counted=None, predicted=None, asympto
             warnings.append(f"{names[k]}: no slope (a median is censored or fewer than two d)")
         elif est.fitted_se is None:
             warnings.append(f"{names[k]}: slope SE unknown ({100 * est.bootstrap_censored_fraction:.1f} % of "
-                            "bootstrap resamples have a censored median): raise t_max")
+                            f"bootstrap resamples have a censored median): raise {horizon_option}")
     return out, warnings
 
 

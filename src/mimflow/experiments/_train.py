@@ -156,7 +156,7 @@ def escape_fields(ds_list, trajectories, references) -> tuple[dict, list[str]]:
     horizons = np.array([float(tr.t[-1]) for tr in trajectories])
     n = escape.shape[-1]
     names = [f"singular value {k + 1}" for k in range(n)]
-    fields, warnings = escape_time_summary(ds_list, escape, horizons, names=names)
+    fields, warnings = escape_time_summary(ds_list, escape, horizons, names=names, horizon_option="--steps")
     theory = None
     if references:
         theory = np.stack([crossing_times(ref.t, ref.singular_values) for ref in references])
@@ -173,7 +173,8 @@ def escape_fields(ds_list, trajectories, references) -> tuple[dict, list[str]]:
             med = fields["theory_escape_times"]["median_escape_times"]
             predicted = [None if any(med[str(d)][k] is None for d in ds_list)
                          else predicted_slope(ds_list, [med[str(d)][k] for d in ds_list]) for k in range(n)]
-        slopes, more = slope_summary(ds_list, escape, horizons, predicted=predicted, names=names)
+        slopes, more = slope_summary(ds_list, escape, horizons, predicted=predicted, names=names,
+                                    horizon_option="--steps")
         fields["escape_time_slopes"] = slopes
         warnings += more
     fields["escape_times_per_seed"] = {str(d): [[None if not np.isfinite(x) else float(x) for x in row]

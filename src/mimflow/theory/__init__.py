@@ -60,6 +60,13 @@ _LAZY = {
     "type1_median": "._statistics",
     "MAX_CENSORED_FRACTION": "._statistics",
     "MIN_RUNS": "._statistics",
+    "is_quadratic": "._neuron_search",
+    "quadratic_search_times": "._neuron_search",
+    "search_time_quantiles": "._neuron_search",
+    "search_time_survival": "._neuron_search",
+    "ADMISSIBLE_RELU": "._neurons",
+    "check_hypothesis": "._neurons",
+    "hypothesis_violations": "._neurons",
 }
 
 __all__ = list(_LAZY)
