@@ -34,7 +34,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from .._errors import MimflowError
 
@@ -115,6 +114,8 @@ def censored_median(times, horizons) -> CensoredMedian:
         >>> m.median, m.n_censored
         (2.0, 1)
     """
+    from scipy import stats  # lazy: scipy.stats costs ~1 s of start-up for commands that never use it
+
     observed, escaped = _as_censored(times, horizons)
     n, n_cens = observed.size, int(np.sum(~escaped))
     horizon = float(observed[~escaped].max()) if n_cens else None
@@ -194,6 +195,8 @@ def loglog_slope_with_error(ds, samples, horizons, *, seed: int = 0,
         horizons: ``(D,)`` horizon of each ``d`` (one per sample: type-I censoring).
         seed: bootstrap seed (results are reproducible).
     """
+    from scipy import stats  # lazy, as in censored_median
+
     ds = np.asarray(ds, dtype=float)
     if len(samples) != ds.size or np.size(horizons) != ds.size:
         raise MimflowError("one sample and one horizon per d are needed")
