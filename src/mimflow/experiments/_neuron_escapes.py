@@ -26,10 +26,9 @@ import math
 import warnings as _warnings
 
 import numpy as np
-from scipy import stats
 
-from ..theory import MIN_RUNS, censored_median, type1_median
-from ..theory._statistics import BOOTSTRAP_RESAMPLES, MAX_UNIDENTIFIED_RESAMPLES
+from ..theory import MIN_RUNS, censored_median, loglog_slope_with_error
+from ..theory._statistics import BOOTSTRAP_RESAMPLES
 from ._escape_stats import escape_time_summary
 
 HORIZON_FACTOR = 1e3
@@ -129,30 +128,11 @@ def neuron_escape_fields(esc, counted, horizon: float, d: int, *, a=None, k: int
 def semilog_slope_with_error(ds, samples, horizons, *, seed: int = 0,
                              n_resamples: int = BOOTSTRAP_RESAMPLES) -> tuple[float | None, float | None]:
     r"""Slope of the Kaplan-Meier median against :math:`\ln d` (for :math:`\Theta(\log d)` search times),
-    with a bootstrap-over-samples SE (as :func:`~mimflow.theory.loglog_slope_with_error`, docs/math/statistics.md §8.4).
+    with a bootstrap-over-samples SE (:func:`~mimflow.theory.loglog_slope_with_error` with
+    ``log_times=False``, docs/math/statistics.md §8.4).
 
     ``samples``: ``D`` arrays of times (NaN: censored at that ``d``'s horizon). ``(None, None)`` when a
     median is censored; SE ``None`` when more than 2.5 % of the resamples have a censored median.
     """
-    lx = np.log(np.asarray(ds, dtype=float))
-    lx = lx - lx.mean()
-    coded = [np.where(np.isfinite(np.asarray(s, float)), np.asarray(s, float), np.inf) for s in samples]
-    del horizons  # one horizon per d (type-I censoring): censored runs act as +inf for the median
-    med = np.array([type1_median(c) for c in coded])
-    if len(coded) < 2 or not np.all(np.isfinite(med)):
-        return None, None
-    slope = float(np.sum(lx * (med - med.mean())) / np.sum(lx * lx))
-
-    def statistic(*resampled, axis=-1):
-        m = np.stack([type1_median(r, axis=axis) for r in resampled], axis=-1)
-        with np.errstate(invalid="ignore"):
-            return np.sum(lx * (m - m.mean(axis=-1, keepdims=True)), axis=-1) / np.sum(lx * lx)
-
-    with _warnings.catch_warnings():
-        _warnings.simplefilter("ignore", stats.DegenerateDataWarning)
-        res = stats.bootstrap(tuple(coded), statistic, n_resamples=n_resamples, vectorized=True, paired=False,
-                              method="percentile", rng=np.random.default_rng(seed))
-    dist = np.asarray(res.bootstrap_distribution)
-    finite = np.isfinite(dist)
-    se = float(np.std(dist[finite], ddof=1)) if np.mean(~finite) <= MAX_UNIDENTIFIED_RESAMPLES else None
-    return slope, se
+    est = loglog_slope_with_error(ds, samples, horizons, seed=seed, n_resamples=n_resamples, log_times=False)
+    return est.fitted, est.fitted_se

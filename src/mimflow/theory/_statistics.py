@@ -185,8 +185,8 @@ class SlopeEstimate:
     bootstrap_censored_fraction: float
 
 
-def loglog_slope_with_error(ds, samples, horizons, *, seed: int = 0,
-                            n_resamples: int = BOOTSTRAP_RESAMPLES) -> SlopeEstimate:
+def loglog_slope_with_error(ds, samples, horizons, *, seed: int = 0, n_resamples: int = BOOTSTRAP_RESAMPLES,
+                            log_times: bool = True) -> SlopeEstimate:
     """Slope of the Kaplan-Meier median against ``d`` (log-log) with a bootstrap-over-seeds SE.
 
     Args:
@@ -194,6 +194,8 @@ def loglog_slope_with_error(ds, samples, horizons, *, seed: int = 0,
         samples: ``D`` arrays of escape times (NaN = not escaped by the horizon).
         horizons: ``(D,)`` horizon of each ``d`` (one per sample: type-I censoring).
         seed: bootstrap seed (results are reproducible).
+        log_times: fit ``log median`` (default) or the median itself against ``log d`` (the slope
+            ``dT/d ln d`` of a ``Theta(log d)`` time).
     """
     from scipy import stats  # lazy, as in censored_median
 
@@ -204,18 +206,19 @@ def loglog_slope_with_error(ds, samples, horizons, *, seed: int = 0,
     if ds.size < 2 or any(c.size == 0 for c in coded):
         return SlopeEstimate(None, None, 0.0)
     medians = np.array([type1_median(c) for c in coded])
-    if not np.all(np.isfinite(medians)):
+    if not np.all(np.isfinite(medians)) or (log_times and not np.all(medians > 0)):
         return SlopeEstimate(None, None, 1.0)
-    slope, _ = loglog_slope(ds, medians)
-    if not math.isfinite(slope):
-        return SlopeEstimate(None, None, 0.0)
     lx = np.log(ds) - np.log(ds).mean()
+    if np.sum(lx * lx) == 0:
+        return SlopeEstimate(None, None, 0.0)
 
     def statistic(*resampled, axis=-1):
         med = np.stack([type1_median(r, axis=axis) for r in resampled], axis=-1)  # (..., D)
-        with np.errstate(invalid="ignore"):
-            ly = np.log(med)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ly = np.log(med) if log_times else med
             return np.sum(lx * (ly - ly.mean(axis=-1, keepdims=True)), axis=-1) / np.sum(lx * lx)
+
+    slope = float(statistic(*[c[None] for c in coded])[0])
 
     if any(c.size < 2 for c in coded):
         return SlopeEstimate(slope, None, 0.0)
