@@ -29,7 +29,8 @@ def _host() -> str:
     return socket.gethostname().replace(os.sep, "_") or "host"
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` on this host still runs (a claim or staging folder of a dead one is stale)."""
     if pid <= 0:
         return False
     try:
@@ -60,7 +61,7 @@ def _is_live(path: Path) -> bool:
     if not isinstance(record, dict):
         return False
     if record.get("host") == _host():
-        return _pid_alive(int(record.get("pid", -1)))
+        return pid_alive(int(record.get("pid", -1)))
     return age < CLAIM_STALE_SECONDS
 
 

@@ -55,7 +55,7 @@ from .._errors import MimflowError
 from ._canonical import canonical_config, git_sha, numerics_key, package_version
 from ._config import canonical_json, config_dict
 from ._io import atomic_write_json, to_jsonable
-from ._locks import claim_run, claimed_by_other, release_claim
+from ._locks import claim_run, claimed_by_other, pid_alive, release_claim
 from ._manifest import RunCheck, verify_run, write_manifest
 from ._runs import RunResult, check_finite_result, get_run_command
 
@@ -393,20 +393,8 @@ def clean_stale_temps(out_dir) -> list[Path]:
     host = _host()
     for tmp in out.glob(f"{TMP_PREFIX}*"):
         owner = _temp_owner(tmp.name)
-        if owner is None or owner[0] != host or _pid_alive(owner[1]):
+        if owner is None or owner[0] != host or pid_alive(owner[1]):
             continue
         shutil.rmtree(tmp, ignore_errors=True)
         removed.append(tmp)
     return removed
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
