@@ -33,7 +33,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .._errors import MimflowError
-from ._config import seed_list, validate_seeds
+from ._config import seed_list, validate_alphas, validate_seeds
 from ._runs import RunCommand, RunResult, check_finite_result, register_run_command
 
 CURVE_POINTS = 60
@@ -58,12 +58,7 @@ class AMPConfig(BaseModel):
     @field_validator("alpha")
     @classmethod
     def _check_alpha(cls, value):
-        values = value if isinstance(value, list) else [value]
-        if not values or any(not (math.isfinite(v) and v > 0) for v in values):
-            raise MimflowError(f"alpha must be positive finite numbers (n/d), got {value!r}")
-        if len(set(values)) != len(values):
-            raise MimflowError(f"alpha values must be distinct, got {value!r}")
-        return value
+        return validate_alphas(value)
 
     @field_validator("noise")
     @classmethod

@@ -361,6 +361,16 @@ def validate_dimensions(value, minimum: int):
     return value
 
 
+def validate_alphas(value):
+    """Sample ratios ``alpha = n/d`` (one or a list): positive, finite and distinct."""
+    values = value if isinstance(value, list) else [value]
+    if not values or any(not (math.isfinite(v) and v > 0) for v in values):
+        raise MimflowError(f"alpha must be positive finite numbers (n/d), got {value!r}")
+    if len(set(values)) != len(values):
+        raise MimflowError(f"alpha values must be distinct, got {value!r}")
+    return value
+
+
 def validate_seeds(value, max_count: int):
     """Check a ``seeds`` field: a count in ``1..max_count`` or a list of distinct seeds in ``0..2**31-1``."""
     from .._errors import MimflowError
