@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mimflow import MimflowError
 from mimflow.cli import main
-from mimflow.experiments._config import (
+from mimflow.runs._config import (
     canonical_json,
     config_fields,
     config_to_toml,
@@ -20,7 +20,7 @@ from mimflow.experiments._config import (
     split_list,
     unflatten,
 )
-from mimflow.experiments._runs import RunCommand, RunResult, get_run_command, register_run_command
+from mimflow.runs._runs import RunCommand, RunResult, get_run_command, register_run_command
 from helpers import run_cli
 
 
@@ -182,7 +182,7 @@ def test_cli_config_errors_are_one_line(capsys, args, fragment):
 
 def test_booleans_are_refused_where_numbers_are_expected():
     """`--set ridge=true` used to become ridge = 1.0."""
-    from mimflow.experiments._config import resolve_config
+    from mimflow.runs._config import resolve_config
 
     class Model(BaseModel):
         model_config = ConfigDict(frozen=True, extra="forbid")

@@ -110,7 +110,7 @@ def test_bad_input_subcommands(capsys, tmp_path):
 
 
 def test_reproductions_registered(capsys):
-    from mimflow.experiments import list_reproductions
+    from mimflow.runs import list_reproductions
 
     names = {rep.name for rep in list_reproductions()}
     assert {"search-phase", "coverage", "beta-c"} <= names
@@ -123,7 +123,7 @@ def test_neurons_help_mentions_subcommands(capsys):
 
 def test_gram_file_contents_enter_the_stored_config(tmp_path):
     """The config holds the matrix read from --gram, so a changed file is a different stored run."""
-    from mimflow.experiments import get_run_command
+    from mimflow.runs import get_run_command
 
     command = get_run_command("neurons")
     path = tmp_path / "q.csv"

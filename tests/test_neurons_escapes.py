@@ -15,7 +15,7 @@ import pytest
 from helpers import run_cli
 
 from mimflow.dynamics._neurons import neuron_initial_overlaps, solve_neurons
-from mimflow.experiments._neuron_escapes import never_escaping, network_times, semilog_slope_with_error
+from mimflow.studies.neurons._escapes import never_escaping, network_times, semilog_slope_with_error
 from mimflow.theory import _neurons as th
 from mimflow.theory._neuron_search import quadratic_search_times, search_time_quantiles, search_time_survival
 
@@ -122,7 +122,7 @@ def test_neurons_run_warns_outside_the_hypothesis(capsys, link):
 @pytest.mark.parametrize("name", ["search-phase", "coverage", "beta-c"])
 def test_neuron_reproductions_quick_state_claims_that_hold(tmp_path, name):
     """Each quick reproduction writes claims.json (also under "claims" in its JSON) and every claim holds."""
-    from mimflow.experiments._registry import reproduce
+    from mimflow.runs._registry import reproduce
 
     paths = reproduce(name, tmp_path, quick=True)
     claims_path = next(p for p in paths if p.name == "claims.json")

@@ -107,7 +107,7 @@ def test_beta_c_accepts_an_admissible_non_polynomial_link(capsys):
 
 def test_beta_c_reproduction_uses_only_admissible_links():
     """The beta-c reproduction used `tanh(z) - z` (c_1 = -0.394: outside the hypothesis, beta_c = 0)."""
-    from mimflow.experiments._neurons_repro import BETA_C_LINKS, FD_CHECKS
+    from mimflow.studies.neurons._reproductions import BETA_C_LINKS, FD_CHECKS
 
     for link in list(BETA_C_LINKS) + [link for link, _ in FD_CHECKS]:
         th.check_hypothesis(link)

@@ -54,7 +54,7 @@ def test_help_lists_every_run_command_without_building_it():
     for name in ("hermite-mc", "flow", "train", "neurons", "spectral", "dmft", "sweep", "results"):
         assert f"  {name} " in result["out"]
     assert "neurons-beta-c" not in result["out"]  # hidden
-    assert "mimflow.experiments._flow" not in result["modules"]
+    assert "mimflow.studies.flow._command" not in result["modules"]
     assert "pydantic" not in result["modules"]
 
 
@@ -70,7 +70,7 @@ def test_hermite_imports_jax_but_not_the_simulation_stack():
 def test_lazy_run_command_help_is_the_registered_description():
     from mimflow.cli._lazy import lazy_run_command_help
     from mimflow.cli._main import app
-    from mimflow.experiments import get_run_command
+    from mimflow.runs import get_run_command
 
     helps = lazy_run_command_help(app)
     assert set(helps) >= {"hermite-mc", "flow", "train", "neurons", "spectral", "dmft", "neurons-beta-c"}

@@ -10,8 +10,8 @@ from scipy import stats
 
 from mimflow.cli import main
 from mimflow.dynamics import haar_overlaps_batch
-from mimflow.experiments import check_claim, coverage_claim
-from mimflow.experiments._reports import exponents_report
+from mimflow.runs import check_claim, coverage_claim
+from mimflow.studies.hermite._reports import exponents_report
 from mimflow.targets import multivariate_spectrum
 from mimflow.theory import (
     censored_median,

@@ -13,11 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mimflow import MimflowError
 from mimflow.cli import main
-from mimflow.experiments import _store
-from mimflow.experiments._runs import RUN_COMMANDS, RunCommand, RunResult, check_finite_result, register_run_command
-from mimflow.experiments._export import export_results
-from mimflow.experiments._listing import list_runs, load_run
-from mimflow.experiments._store import clean_stale_temps, run_and_store, run_id, save_run
+from mimflow.runs import _store
+from mimflow.runs._runs import RUN_COMMANDS, RunCommand, RunResult, check_finite_result, register_run_command
+from mimflow.runs._export import export_results
+from mimflow.runs._listing import list_runs, load_run
+from mimflow.runs._store import clean_stale_temps, run_and_store, run_id, save_run
 
 
 class ToyConfig(BaseModel):

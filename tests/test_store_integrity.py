@@ -17,12 +17,12 @@ import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field
 
 from mimflow import MimflowError
-from mimflow.experiments import _canonical, _store
-from mimflow.experiments._export import export_runs
-from mimflow.experiments._runs import RUN_COMMANDS, RunCommand, RunResult, register_run_command
-from mimflow.experiments._listing import list_runs, load_run
-from mimflow.experiments._store import run_and_store, run_id
-from mimflow.experiments._sweep import run_sweep
+from mimflow.runs import _canonical, _store
+from mimflow.runs._export import export_runs
+from mimflow.runs._runs import RUN_COMMANDS, RunCommand, RunResult, register_run_command
+from mimflow.runs._listing import list_runs, load_run
+from mimflow.runs._store import run_and_store, run_id
+from mimflow.runs._sweep import run_sweep
 from helpers import run_cli
 
 CALLS: list[dict] = []
@@ -275,7 +275,7 @@ def test_two_concurrent_sweeps_share_the_work(tmp_path):
 
 # ---------------------------------------------------------------------------- outputs checked first
 def _no_run(monkeypatch):
-    from mimflow.experiments._runs import get_run_command
+    from mimflow.runs._runs import get_run_command
 
     command = get_run_command("hermite-mc")
 
@@ -351,7 +351,7 @@ def test_a_disk_full_at_the_end_is_one_line_and_the_run_is_kept(tmp_path, monkey
 
 # ---------------------------------------------------------------------------- memory, links, literals
 def test_out_of_memory_is_one_line():
-    from mimflow.experiments._bounds import out_of_memory_message
+    from mimflow.runs._bounds import out_of_memory_message
 
     XlaRuntimeError = type("XlaRuntimeError", (RuntimeError,), {})
     message = out_of_memory_message(XlaRuntimeError("RESOURCE_EXHAUSTED: Out of memory allocating 144072033488 bytes."))
@@ -360,7 +360,7 @@ def test_out_of_memory_is_one_line():
 
 
 def test_memory_limit_from_the_environment(monkeypatch):
-    from mimflow.experiments._runs import get_run_command
+    from mimflow.runs._runs import get_run_command
 
     monkeypatch.setenv("MIMFLOW_MEMORY_LIMIT", "1MB")
     with pytest.raises(MimflowError, match=r"neurons: .* more than the 1 MiB .*MIMFLOW_MEMORY_LIMIT.*lower --n"):

@@ -20,7 +20,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from mimflow.experiments import export_results, list_runs, run_sweep
+from mimflow.runs import export_results, list_runs, run_sweep
 
 out = Path(tempfile.mkdtemp()) / "runs"
 report = run_sweep("hermite-mc", out, base={"link": "relu", "degree": 6, "seeds": 4},

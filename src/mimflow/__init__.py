@@ -31,6 +31,6 @@ _LAZY = {
 __all__ = ["__version__", *_LAZY]
 
 
-from ._lazy_exports import lazy_exports as _lazy_exports
+from mimflow._lazy_exports import lazy_exports as _lazy_exports
 
 __getattr__, __dir__ = _lazy_exports(__name__, _LAZY, globals())

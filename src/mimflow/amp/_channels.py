@@ -43,10 +43,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import log_ndtr
 
-from .. import _jax  # noqa: F401  (x64)
-from .._errors import MimflowError
-from ..hermite import gauss_hermite_rule
-from ..targets import Link, make_link
+from mimflow import _jax  # noqa: F401  (x64)
+from mimflow._errors import MimflowError
+from mimflow.hermite import gauss_hermite_rule
+from mimflow.targets import Link, make_link
 
 __all__ = ["EvenChannel", "NoisyChannel", "ReluChannel", "SignChannel", "make_channel"]
 

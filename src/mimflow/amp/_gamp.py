@@ -32,10 +32,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _jax  # noqa: F401  (x64)
-from .._errors import MimflowError
-from ._channels import make_channel
-from ._priors import make_prior
+from mimflow import _jax  # noqa: F401  (x64)
+from mimflow._errors import MimflowError
+from mimflow.amp._channels import make_channel
+from mimflow.amp._priors import make_prior
 
 __all__ = ["GAMPRun", "run_gamp"]
 

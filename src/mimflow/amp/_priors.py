@@ -30,8 +30,8 @@ from dataclasses import dataclass
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _jax  # noqa: F401  (x64)
-from .._errors import MimflowError
+from mimflow import _jax  # noqa: F401  (x64)
+from mimflow._errors import MimflowError
 
 __all__ = ["KNOWN_PRIORS", "GaussianPrior", "RademacherPrior", "make_prior"]
 

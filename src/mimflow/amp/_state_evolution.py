@@ -41,10 +41,10 @@ import numpy as np
 from scipy.interpolate import PchipInterpolator
 from scipy.optimize import brentq
 
-from .. import _jax  # noqa: F401  (x64)
-from .._errors import MimflowError
-from ._channels import NoisyChannel, make_channel
-from ._priors import make_prior
+from mimflow import _jax  # noqa: F401  (x64)
+from mimflow._errors import MimflowError
+from mimflow.amp._channels import NoisyChannel, make_channel
+from mimflow.amp._priors import make_prior
 
 __all__ = ["FixedPointSE", "SEPoint", "StateEvolution", "make_state_evolution"]
 
@@ -70,7 +70,7 @@ def _outer_rule(q: float, V: float, n_geo: int = 16, n_uni: int = 12, nodes: int
 def _rules(channel, q: np.ndarray, v: np.ndarray, **rule) -> tuple[np.ndarray, np.ndarray]:
     """Outer nodes ``omega`` and weights, each ``(Q, N)``, for overlaps ``q`` and ``V = v`` (``(Q,)``)."""
     if isinstance(channel, NoisyChannel):  # smooth in s on the noise scale: Gauss-Hermite is enough
-        from ..hermite import gauss_hermite_rule
+        from mimflow.hermite import gauss_hermite_rule
 
         s, w = gauss_hermite_rule(40)
         S = np.broadcast_to(s, (q.size, s.size))

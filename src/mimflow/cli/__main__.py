@@ -1,4 +1,4 @@
-from . import main
+from mimflow.cli import main
 
 if __name__ == "__main__":
     main()

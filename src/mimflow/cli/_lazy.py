@@ -30,7 +30,7 @@ class LazyRunGroup(TyperGroup):
         return cmd
 
     def _build(self, name: str, *, hidden: bool):
-        from ._runs import add_run_command
+        from mimflow.cli._runs import add_run_command
 
         sub = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
         add_run_command(sub, name, hidden=hidden)

@@ -14,9 +14,10 @@ from typing import Optional
 
 import typer
 
-from .._errors import MimflowError
+from mimflow._errors import MimflowError
 
-from ._lazy import LazyRunGroup, add_lazy_run_command  # noqa: E402
+from mimflow.cli._lazy import LazyRunGroup, add_lazy_run_command
+from mimflow.runs._catalogue import RUN_COMMANDS as RUN_COMMAND_CATALOGUE
 
 app = typer.Typer(
     cls=LazyRunGroup,  # run commands are built on first use: `mimflow --help` imports none of them
@@ -33,7 +34,7 @@ DEFAULT_OUT = Path("mimflow_output")
 
 
 def _print_json(data) -> None:
-    from ..experiments._io import to_jsonable
+    from mimflow.runs import to_jsonable
 
     sys.stdout.write(json.dumps(to_jsonable(data)) + "\n")
 
@@ -53,10 +54,10 @@ def hermite(
     plot: Optional[Path] = typer.Option(None, "--plot", help="write a figure of the spectrum to FILE (.png/.pdf/.svg)"),
 ):
     """Hermite coefficients, truncation tail and information exponent of LINK."""
-    from ..experiments import hermite_report
+    from mimflow.studies.hermite import hermite_report
 
     if plot is not None:
-        from ..experiments._paths import check_plot_path
+        from mimflow.runs import check_plot_path
 
         check_plot_path(plot)  # before any work
     report = hermite_report(link, degree, method=method)
@@ -93,8 +94,8 @@ def hermite(
 def _plot_spectrum(report, path: Path) -> None:
     import numpy as np
 
-    from ..experiments._io import atomic_savefig
-    from ..plotting import new_figure, plot_energy_by_degree
+    from mimflow.runs import atomic_savefig
+    from mimflow.plotting import new_figure, plot_energy_by_degree
 
     if report["r"] == 1:
         energy = np.asarray(report["coefficients"]) ** 2
@@ -115,7 +116,7 @@ def exponents(
     as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
 ):
     """Information, generative (one variable), leap exponents and the saddle sequence of LINK."""
-    from ..experiments import exponents_report
+    from mimflow.studies.hermite import exponents_report
 
     report = exponents_report(link, degree)
     for warning in report["warnings"]:
@@ -157,8 +158,8 @@ def demo(
     from rich.progress import Progress
     from rich.table import Table
 
-    from ..experiments._paths import check_out_dir
-    from ..experiments._saddles_demo import saddles_headline
+    from mimflow.runs import check_out_dir
+    from mimflow.studies.flow import saddles_headline
 
     check_out_dir(out)  # before any work
     console = _console()
@@ -227,8 +228,8 @@ def reproduce(
     measured value with its 95 % CI beside the prediction and a verdict (docs/math/statistics.md).
     Exit status 1 when a claim does not hold.
     """
-    from ..experiments import list_reproductions, read_claims
-    from ..experiments import reproduce as run_reproduction
+    from mimflow.runs import list_reproductions, read_claims
+    from mimflow.runs import reproduce as run_reproduction
 
     console = _console()
     if name is None and not run_all:
@@ -238,7 +239,7 @@ def reproduce(
     if name is not None and run_all:
         raise MimflowError("give a reproduction NAME or --all, not both")
     names = [rep.name for rep in list_reproductions()] if run_all else [name]
-    from ..experiments._paths import check_out_dir
+    from mimflow.runs import check_out_dir
 
     check_out_dir(out)  # before any work
     report = {}
@@ -284,26 +285,14 @@ def _claims_table(console, report) -> None:
 
 
 # Run commands (issue 3): each is generated from its pydantic config model; add one line per command.
-from ._runs import add_run_command  # noqa: E402
-from ._sweep import SWEEP_CONTEXT, results_app  # noqa: E402
-from ._sweep import sweep as _sweep_command  # noqa: E402
+from mimflow.cli._runs import add_run_command  # noqa: E402
+from mimflow.cli._sweep import SWEEP_CONTEXT, results_app  # noqa: E402
+from mimflow.cli._sweep import sweep as _sweep_command  # noqa: E402
 
-# Lazily built (cli/_lazy.py): the help text is the command's RunCommand.description (tests/test_startup.py).
-add_lazy_run_command(app, "hermite-mc", "Monte Carlo estimates of the Hermite coefficients c_k of LINK against the exact ones")
-add_lazy_run_command(app, "flow", "population gradient flow (two-timescale or planted) with saddle escape times beside the theory")
-add_lazy_run_command(app, "train", "finite-sample training (online SGD, reduced or d-dimensional; full-batch GD) beside the population flow")
-add_lazy_run_command(app, "neurons", "correlation-loss neurons vs sum-of-neurons targets: search phase, index vectors reached, coverage "
-                     "and beta_c (docs/math/neurons.md §2). Also: `mimflow neurons beta-c SIGMA --k K` and `mimflow neurons "
-                     "phase-diagram SIGMA --k K1,K2 --beta B1,B2 --d D --seeds S`.")
-add_lazy_run_command(app, "spectral", "spectral estimator: Lu-Li overlap and top eigenvalue vs alpha, weak-recovery threshold, "
-                     "finite-d Lanczos runs")
-add_lazy_run_command(app, "dmft", "DMFT of full-batch GD after a spectral/random/warm start (docs/math/dmft.md §3), with finite-d GD beside it")
-add_lazy_run_command(app, "amp", "Bayes-optimal and AMP overlaps and MSE vs alpha (state evolution, replica free entropy), thresholds, GAMP on samples")
-# `mimflow neurons beta-c ...` / `mimflow neurons phase-diagram ...` are routed to these hidden commands by main()
-add_lazy_run_command(app, "neurons-beta-c", "critical equal angle beta_c where the average fixed point turns into a minimum "
-                     "(docs/math/neurons.md §2.4)", hidden=True)
-add_lazy_run_command(app, "neurons-phase-diagram", "what gradient flow reaches over (beta, k) with equal angles, with beta_c "
-                     "(docs/math/neurons.md §2.4)", hidden=True)
+# Every run command of the catalogue (runs/_catalogue.py), built on first use (cli/_lazy.py); `mimflow neurons
+# beta-c ...` / `mimflow neurons phase-diagram ...` are routed to the hidden neurons-* commands by main().
+for _entry in RUN_COMMAND_CATALOGUE:
+    add_lazy_run_command(app, _entry.name, _entry.description, hidden=_entry.hidden)
 NEURONS_SUBCOMMANDS = ("beta-c", "phase-diagram")
 app.command("sweep", context_settings=SWEEP_CONTEXT)(_sweep_command)
 app.add_typer(results_app, name="results")
@@ -343,7 +332,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         _fail("interrupted")
     except Exception as exc:  # out of memory in the backend: one line, not a traceback
-        from ..experiments._bounds import out_of_memory_message
+        from mimflow.runs import out_of_memory_message
 
         message = out_of_memory_message(exc)
         if message is None:

@@ -27,7 +27,7 @@ def _flag(key: str) -> str:
 
 def resolve_cli_config(command, tokens_values: dict[str, str], config_file: Optional[Path], sets: list[str]):
     """The validated config of ``command`` from a file, ``--set`` entries and field options (text)."""
-    from ..experiments._sweep import load_run_config_file, parse_command_args
+    from mimflow.runs import load_run_config_file, parse_command_args
 
     file_layer = load_run_config_file(command, config_file) if config_file is not None else None
     tokens: list[str] = []
@@ -42,8 +42,8 @@ def resolve_cli_config(command, tokens_values: dict[str, str], config_file: Opti
 
 
 def show_config_text(command, config) -> str:
-    from .. import __version__
-    from ..experiments._config import config_dict, config_to_toml
+    from mimflow import __version__
+    from mimflow.runs import config_dict, config_to_toml
 
     return config_to_toml(config_dict(config),
                           header=f"{command.name} config (mimflow {__version__}); run it with: "
@@ -52,8 +52,8 @@ def show_config_text(command, config) -> str:
 
 def add_run_command(app: typer.Typer, name: str, *, hidden: bool = False) -> None:
     """Register ``mimflow NAME`` for the run command ``name`` on ``app`` (``hidden``: not listed in ``--help``)."""
-    from ..experiments._config import config_fields
-    from ..experiments._runs import get_run_command
+    from mimflow.runs import config_fields
+    from mimflow.runs import get_run_command
 
     command = get_run_command(name)
     fields = config_fields(command.config_model)
@@ -128,7 +128,7 @@ def run_and_print(command, config, *, out: Optional[Path], as_json: bool, plot: 
     """
     import json
 
-    from ..experiments._paths import check_out_dir, check_plot_path
+    from mimflow.runs import check_out_dir, check_plot_path
 
     if out is not None:
         check_out_dir(out)
@@ -137,8 +137,8 @@ def run_and_print(command, config, *, out: Optional[Path], as_json: bool, plot: 
     info: dict[str, Any] = {}
     with _progress_bar(command.name) as progress:
         if out is not None:
-            from ..experiments._listing import load_run
-            from ..experiments._store import run_and_store
+            from mimflow.runs import load_run
+            from mimflow.runs import run_and_store
 
             rid, path, reused = run_and_store(command.name, config, out, progress=progress)
             stored = json.loads((path / "result.json").read_text())
@@ -159,7 +159,7 @@ def run_and_print(command, config, *, out: Optional[Path], as_json: bool, plot: 
             plot_error = f"cannot write the figure {str(plot)!r} ({exc.strerror or exc})"
     _print_summary(command, summary, info, as_json)
     if plot_error is not None:
-        from .._errors import MimflowError
+        from mimflow._errors import MimflowError
 
         keep = (f"; the run is stored in {info['path']}: rerun the same command with --out {out} to plot it"
                 if "path" in info else "; the summary above is complete")
@@ -169,7 +169,7 @@ def run_and_print(command, config, *, out: Optional[Path], as_json: bool, plot: 
 def _print_summary(command, summary: dict, info: dict, as_json: bool) -> None:
     import json
 
-    from ..experiments._io import to_jsonable
+    from mimflow.runs import to_jsonable
 
     if as_json:
         sys.stdout.write(json.dumps(to_jsonable({**summary, **info})) + "\n")

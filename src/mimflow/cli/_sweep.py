@@ -1,4 +1,4 @@
-"""``mimflow sweep`` and ``mimflow results list|export|verify``: thin wrappers over experiments._sweep/_store."""
+"""``mimflow sweep`` and ``mimflow results list|export|verify``: thin wrappers over mimflow.runs (sweeps and the store)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any, List, Optional
 
 import typer
 
-from .._errors import MimflowError
+from mimflow._errors import MimflowError
 
 SWEEP_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}
 
@@ -24,7 +24,7 @@ results_app = typer.Typer(
 
 
 def _parse_cluster_options(entries: list[str]) -> dict[str, Any]:
-    from ..experiments._config import parse_value
+    from mimflow.runs import parse_value
 
     out: dict[str, Any] = {}
     for entry in entries:
@@ -62,8 +62,8 @@ def sweep(
     The command's own options are those of `mimflow COMMAND --help`, e.g.
     `mimflow sweep hermite-mc relu,tanh --n 1000,10000 --seeds 8 --out runs/`.
     """
-    from ..experiments._runs import get_run_command
-    from ..experiments._sweep import load_run_config_file, load_sweep_file, parse_command_args, plan_sweep
+    from mimflow.runs import get_run_command
+    from mimflow.runs import load_run_config_file, load_sweep_file, parse_command_args, plan_sweep
 
     settings: dict[str, Any] = {}
     layers: list = []
@@ -82,7 +82,7 @@ def sweep(
     layers.append(values)
 
     if show_config:
-        from ..experiments._config import config_dict, config_to_toml, unflatten
+        from mimflow.runs import config_dict, config_to_toml, unflatten
 
         base_cfg = command.make_config(*layers)
         text = config_to_toml({"command": command.name, **config_dict(base_cfg), "grid": unflatten(axes),
@@ -94,7 +94,7 @@ def sweep(
     out = out if out is not None else (Path(settings["out"]) if "out" in settings else None)
     if out is None:
         raise MimflowError("pass --out DIR (the results folder), or set out in the [sweep] table of the file")
-    from ..experiments._paths import check_out_dir
+    from mimflow.runs import check_out_dir
 
     check_out_dir(out)  # before any work: a folder that cannot be written costs no computation
     if slurm is not None and pbs is not None:
@@ -114,13 +114,13 @@ def sweep(
     batch = batch if batch is not None else settings.get("batch")
 
     plan = plan_sweep(command.name, *layers, axes=axes)
-    from ..experiments._sweep import run_sweep
+    from mimflow.runs import run_sweep
 
     with _SweepDisplay(as_json) as display:
         report = run_sweep(plan, out, local=local, scheduler=scheduler, jobqueue=jobqueue, jobs=jobs,
                            cluster_options=options, retries=retries, batch_size=batch, on_event=display.event)
     if as_json:
-        from ..experiments._io import to_jsonable
+        from mimflow.runs import to_jsonable
 
         sys.stdout.write(json.dumps(to_jsonable(report.to_json())) + "\n")
     if report.failed:
@@ -197,7 +197,7 @@ def results_list(
     as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
 ):
     """Runs in DIR with their axes, status and scalars; corrupt or foreign entries are reported and skipped."""
-    from ..experiments._listing import list_runs
+    from mimflow.runs import list_runs
 
     listing = list_runs(out_dir)
     if as_json:
@@ -259,7 +259,7 @@ def results_export(
     """Export the good runs of DIR to one file (the format comes from the suffix); damaged runs are named and left out."""
     from rich.console import Console
 
-    from ..experiments._export import export_runs
+    from mimflow.runs import export_runs
 
     report = export_runs(out_dir, to, command=command)
     Console(highlight=False).print(f"exported {len(report.exported)} runs to {report.path}")
@@ -280,7 +280,7 @@ def results_verify(
     Damaged runs are recomputed by the next sweep or run command on DIR (the damaged folder is moved
     to DIR/_damaged/). Runs stored before manifests are opened instead and reported as unverified.
     """
-    from ..experiments._listing import list_runs
+    from mimflow.runs import list_runs
 
     listing = list_runs(out_dir)
     stored = [r for r in listing.runs if r.status in ("complete", "unverified", "outdated", "damaged")]

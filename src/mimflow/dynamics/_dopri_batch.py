@@ -38,7 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _jax  # noqa: F401
+from mimflow import _jax  # noqa: F401
 
 RUNNING, CONVERGED, T_MAX, NONFINITE, MAX_STEPS = 0, 1, 2, 3, 4
 STATUS_NAMES = {RUNNING: "running", CONVERGED: "converged", T_MAX: "t_max", NONFINITE: "nonfinite",

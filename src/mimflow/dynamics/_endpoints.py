@@ -79,10 +79,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _jax  # noqa: F401
-from .._errors import MimflowError, check_finite
-from ._flows import OverlapFlow
-from ._solve import stop_loss_for
+from mimflow import _jax  # noqa: F401
+from mimflow._errors import MimflowError, check_finite
+from mimflow.dynamics._flows import OverlapFlow
+from mimflow.dynamics._solve import stop_loss_for
 
 LABELS = ("global minimum", "spurious minimum", "local minimum", "saddle", "degenerate saddle", "degenerate",
           "not stationary")
@@ -341,8 +341,8 @@ def trap_probability(flow: OverlapFlow, d: int, seeds, *, t_max: float, key=None
     """
     from scipy.stats import beta as beta_dist
 
-    from ._initial import haar_overlaps_batch
-    from ._solve import solve_flow
+    from mimflow.dynamics._initial import haar_overlaps_batch
+    from mimflow.dynamics._solve import solve_flow
 
     seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
     if seeds.size == 0:

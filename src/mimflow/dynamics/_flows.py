@@ -47,10 +47,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _jax  # noqa: F401
-from .._errors import MimflowError
-from ..hermite import MultivariateSpectrum, ridge_factors
-from ._polynomial import correlation_polynomial
+from mimflow import _jax  # noqa: F401
+from mimflow._errors import MimflowError
+from mimflow.hermite import MultivariateSpectrum, ridge_factors
+from mimflow.dynamics._polynomial import correlation_polynomial
 
 ALGORITHMS = ("two-timescale", "planted")
 
@@ -103,7 +103,7 @@ class OverlapFlow:
 
 
 def _as_multivariate(spectrum) -> MultivariateSpectrum:
-    from ..hermite import HermiteSpectrum, multi_indices
+    from mimflow.hermite import HermiteSpectrum, multi_indices
 
     if isinstance(spectrum, MultivariateSpectrum):
         return spectrum

@@ -41,11 +41,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _jax  # noqa: F401
-from .._errors import MimflowError, check_finite
-from ._flows import OverlapFlow
-from ._solve import stop_loss_for
-from ._trajectory import Trajectory
+from mimflow import _jax  # noqa: F401
+from mimflow._errors import MimflowError, check_finite
+from mimflow.dynamics._flows import OverlapFlow
+from mimflow.dynamics._solve import stop_loss_for
+from mimflow.dynamics._trajectory import Trajectory
 
 FULL_SOLVERS = ("tsit5", "dopri8")
 RETRACTIONS = (None, "polar")
@@ -273,8 +273,8 @@ def full_flow_from_overlaps(flow: OverlapFlow, d: int, M0=None, *, key) -> FullF
         M0: optional ``(r, p)`` overlaps.
         key: JAX PRNG key.
     """
-    from ..targets import haar_stiefel
-    from ._initial import _check_dims
+    from mimflow.targets import haar_stiefel
+    from mimflow.dynamics._initial import _check_dims
 
     _check_dims(d, flow.r, flow.p)
     r, p = flow.r, flow.p

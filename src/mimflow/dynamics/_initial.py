@@ -20,8 +20,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _jax  # noqa: F401
-from .._errors import MimflowError
+from mimflow import _jax  # noqa: F401
+from mimflow._errors import MimflowError
 
 
 def _check_dims(d, r, p) -> None:

@@ -40,9 +40,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _jax  # noqa: F401
-from .._errors import MimflowError
-from ._dopri_batch import CONVERGED, NONFINITE, T_MAX, dopri_solve_batch, row_max, row_sum
+from mimflow import _jax  # noqa: F401
+from mimflow._errors import MimflowError
+from mimflow.dynamics._dopri_batch import CONVERGED, NONFINITE, T_MAX, dopri_solve_batch, row_max, row_sum
 
 DEFAULT_THRESHOLD = 0.5
 """A neuron has escaped the search phase when its largest overlap :math:`\\max_j |m_j|` reaches 1/2."""

@@ -29,8 +29,8 @@ from functools import cached_property
 import jax.numpy as jnp
 import numpy as np
 
-from .._errors import MimflowError
-from ..hermite import MultivariateSpectrum
+from mimflow._errors import MimflowError
+from mimflow.hermite import MultivariateSpectrum
 
 MAX_MONOMIALS = 400_000
 MAX_SELECTOR_ENTRIES = 4_000_000

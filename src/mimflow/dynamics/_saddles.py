@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._trajectory import Trajectory
+from mimflow.dynamics._trajectory import Trajectory
 
 DEFAULT_THRESHOLD = 0.5
 
@@ -103,7 +103,7 @@ def _make_refine_jit():
 
     import jax.numpy as jnp
 
-    from ._rosenbrock import rosenbrock_solve_batch
+    from mimflow.dynamics._rosenbrock import rosenbrock_solve_batch
 
     @partial(jax.jit, static_argnames=("flow",))
     def run(flow, y0, durations, u, rtol, atol):

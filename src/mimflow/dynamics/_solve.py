@@ -15,11 +15,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _jax  # noqa: F401
-from .._errors import MimflowError, check_finite
-from ._flows import OverlapFlow
-from ._rosenbrock import STATUS_MAX_STEPS, STATUS_NONFINITE, STATUS_STOPPED, rosenbrock_solve_batch
-from ._trajectory import Trajectory
+from mimflow import _jax  # noqa: F401
+from mimflow._errors import MimflowError, check_finite
+from mimflow.dynamics._flows import OverlapFlow
+from mimflow.dynamics._rosenbrock import STATUS_MAX_STEPS, STATUS_NONFINITE, STATUS_STOPPED, rosenbrock_solve_batch
+from mimflow.dynamics._trajectory import Trajectory
 
 SOLVERS = ("rosenbrock", "kvaerno5")
 

@@ -37,9 +37,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _jax  # noqa: F401  (x64)
-from .._errors import MimflowError
-from ._multiindex import MultivariateSpectrum, tensor_to_coefficients
+from mimflow import _jax  # noqa: F401  (x64)
+from mimflow._errors import MimflowError
+from mimflow.hermite._multiindex import MultivariateSpectrum, tensor_to_coefficients
 
 MAX_VARIABLES = 4
 """Largest number of variables ``r`` of a multivariate Hermite spectrum."""

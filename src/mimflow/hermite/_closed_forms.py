@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from ._polynomials import normalized_he_at_zero_ratio
+from mimflow.hermite._polynomials import normalized_he_at_zero_ratio
 
 SQRT_2PI = math.sqrt(2.0 * math.pi)
 

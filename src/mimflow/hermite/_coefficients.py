@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._errors import MimflowError
-from ._polynomials import _check_degree, hermite_normalized
-from ._quadrature import piecewise_gaussian_rule
+from mimflow._errors import MimflowError
+from mimflow.hermite._polynomials import _check_degree, hermite_normalized
+from mimflow.hermite._quadrature import piecewise_gaussian_rule
 
 
 @dataclass(frozen=True)

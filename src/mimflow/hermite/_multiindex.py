@@ -36,7 +36,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .._errors import MimflowError
+from mimflow._errors import MimflowError
 
 
 @lru_cache(maxsize=None)

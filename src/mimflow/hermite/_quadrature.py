@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._errors import MimflowError
+from mimflow._errors import MimflowError
 
 
 def gauss_hermite_rule(n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._errors import MimflowError, check_finite
+from mimflow._errors import MimflowError, check_finite
 
 
 def ridge_factors(degrees, ridge: float, kernel_decay: float = 0.5) -> np.ndarray:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._style import new_figure
+from mimflow.plotting._style import new_figure
 
 PANELS = (("overlap", r"overlap $\langle w^t, w^*\rangle$"), ("norm2", r"$\|w^t\|^2$"),
           ("train_error", "train error"), ("test_error", "test error"))

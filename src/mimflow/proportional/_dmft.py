@@ -67,13 +67,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _jax  # noqa: F401  (x64)
-from .._errors import MimflowError
-from ._dmft_convergence import long_time_diagnostic, tti_defect
-from ._dmft_sampling import regression
-from ._dmft_step import BLOCK, init_state, make_step
-from ._population import test_error
-from ._problem import _has_jump, shift_bound
+from mimflow import _jax  # noqa: F401  (x64)
+from mimflow._errors import MimflowError
+from mimflow.proportional._dmft_convergence import long_time_diagnostic, tti_defect
+from mimflow.proportional._dmft_sampling import regression
+from mimflow.proportional._dmft_step import BLOCK, init_state, make_step
+from mimflow.proportional._population import test_error
+from mimflow.proportional._problem import _has_jump, shift_bound
 
 __all__ = ["DMFTSolution", "solve_dmft"]
 

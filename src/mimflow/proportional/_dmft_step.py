@@ -17,7 +17,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from .. import _jax  # noqa: F401  (x64)
+from mimflow import _jax  # noqa: F401  (x64)
 
 __all__ = ["BLOCK", "make_step", "init_state", "adjoint_rows"]
 

@@ -30,8 +30,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _jax  # noqa: F401  (x64)
-from .._errors import MimflowError
+from mimflow import _jax  # noqa: F401  (x64)
+from mimflow._errors import MimflowError
 
 __all__ = ["FixedPoint", "solve_fixed_point"]
 
@@ -74,7 +74,7 @@ def _prox(loss, w, y, chi, n_starts: int = 9, n_iter: int = 60):
 
 
 def _rule(problem, n_nodes: int):
-    from ..hermite import gauss_hermite_rule
+    from mimflow.hermite import gauss_hermite_rule
 
     x, w = gauss_hermite_rule(n_nodes)
     z, xi = np.meshgrid(x, x, indexing="ij")
@@ -105,7 +105,7 @@ def solve_fixed_point(problem, *, start: tuple[float, float] | None = None, n_no
     z, xi, eps, weights = _rule(problem, n_nodes)
     y = problem.labels(z, eps)
     fp = problem.f_prime(z)
-    from ._problem import _has_jump
+    from mimflow.proportional._problem import _has_jump
 
     stein = problem.link.tree is not None and _has_jump(problem.link.tree)
 
@@ -144,7 +144,7 @@ def solve_fixed_point(problem, *, start: tuple[float, float] | None = None, n_no
         raise MimflowError(f"the fixed-point equations (docs/math/dmft.md §3.4) have no solution near (m, q) = ({m0:.3g}, {q0:.3g}): "
                            f"{sol.message}; GD may not converge for these parameters")
     rbar, nu, g2, min_den, train = (float(v) for v in moments(m, q, chi))
-    from ._population import test_error
+    from mimflow.proportional._population import test_error
 
     test = float(test_error(problem, np.array([m]), np.array([q]))[0])
     return FixedPoint(m, q, chi, nu, min_den, test, train, bool(min_den > 0))

@@ -31,8 +31,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _jax  # noqa: F401  (x64)
-from .._errors import MimflowError
+from mimflow import _jax  # noqa: F401  (x64)
+from mimflow._errors import MimflowError
 
 __all__ = ["GDTrajectory", "simulate_gd"]
 
@@ -148,7 +148,7 @@ def simulate_gd(problem, d: int, n_steps: int, seeds, *, seed_chunk: int | None 
     Returns:
         :class:`GDTrajectory` with arrays of shape ``(S, T + 1)``.
     """
-    from ._population import test_error
+    from mimflow.proportional._population import test_error
 
     seeds = tuple(int(s) for s in seeds)
     if not seeds:

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 import jax
 import jax.numpy as jnp
 
-from .. import _jax  # noqa: F401  (x64)
-from .._errors import MimflowError
+from mimflow import _jax  # noqa: F401  (x64)
+from mimflow._errors import MimflowError
 
 __all__ = ["Loss", "make_loss", "KNOWN_LOSSES"]
 
@@ -131,7 +131,7 @@ def make_loss(spec) -> Loss:
         text = KNOWN_LOSSES[key]
     elif text.isidentifier() and text not in ("r", "y"):
         raise MimflowError(f"unknown loss {text!r}; known: {known}; or an expression in r and y such as '(r**2 - y)**2/4'")
-    from ..targets._expression import compile_expression, parse_expression
+    from mimflow.targets import compile_expression, parse_expression
 
     if re.search(r"\bz\d*\b", text):
         raise MimflowError(f"cannot parse loss {spec!r}: write it in r (the prediction) and y (the label), not z")

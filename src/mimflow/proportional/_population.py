@@ -15,14 +15,14 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _jax  # noqa: F401  (x64)
+from mimflow import _jax  # noqa: F401  (x64)
 
 __all__ = ["test_error"]
 
 
 def test_error(problem, m, q, *, n_nodes: int = 64):
     """Population loss at overlap ``m`` and squared norm ``q`` (arrays of one shape; NumPy out)."""
-    from ..hermite import gauss_hermite_rule
+    from mimflow.hermite import gauss_hermite_rule
 
     m = np.asarray(m, dtype=float)
     q = np.asarray(q, dtype=float)

@@ -37,9 +37,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _jax  # noqa: F401  (x64)
-from .._errors import MimflowError, check_finite
-from ._losses import Loss, make_loss
+from mimflow import _jax  # noqa: F401  (x64)
+from mimflow._errors import MimflowError, check_finite
+from mimflow.proportional._losses import Loss, make_loss
 
 __all__ = ["ProportionalGD", "InitSpec", "parse_init", "make_problem"]
 
@@ -136,7 +136,7 @@ class ProportionalGD:
 
     def label_mean(self) -> float:
         """``E[Y]`` by Gauss-Hermite quadrature (for preprocessings written for labels of mean 1)."""
-        from ..hermite import gauss_hermite_rule
+        from mimflow.hermite import gauss_hermite_rule
 
         x, w = gauss_hermite_rule(200)
         return float(np.sum(w * np.asarray(self.f(jnp.asarray(x)))))
@@ -162,7 +162,7 @@ def make_problem(link, *, alpha: float, lr: float, ridge: float = 0.0, loss="wir
         >>> p.eta, p.lam
         (0.05, 0.04)
     """
-    from ..targets import make_link
+    from mimflow.targets import make_link
 
     for name, value in (("alpha", alpha), ("lr", lr), ("ridge", ridge), ("noise", noise)):
         if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
@@ -182,14 +182,14 @@ def make_problem(link, *, alpha: float, lr: float, ridge: float = 0.0, loss="wir
     spec = parse_init(init, init_norm)
     pre = None
     if spec.kind == "spectral":
-        from ..spectral import make_preprocessing
+        from mimflow.spectral import make_preprocessing
 
         pre = make_preprocessing(preprocess, alpha=float(alpha), clip=clip)
     return ProportionalGD(lk, float(alpha), float(lr), float(ridge), make_loss(loss), float(noise), spec, pre)
 
 
 def _has_jump(tree) -> bool:
-    from ..targets._expression import BinOp, Call, Neg
+    from mimflow.targets import BinOp, Call, Neg
 
     if isinstance(tree, Call):
         return tree.func == "sign" or _has_jump(tree.arg)

@@ -34,9 +34,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _jax  # noqa: F401  (x64)
-from .._errors import MimflowError
-from ._preprocessing import Preprocessing, make_preprocessing
+from mimflow import _jax  # noqa: F401  (x64)
+from mimflow._errors import MimflowError
+from mimflow.spectral._preprocessing import Preprocessing, make_preprocessing
 
 __all__ = ["SpectralData", "SpectralEstimate", "sample_spectral_data", "top_eigenpair", "top_eigenpairs_batched",
            "spectral_estimate", "SpectralRun",
@@ -83,7 +83,7 @@ def sample_spectral_data(link, d: int, n: int, *, noise: float = 0.0, key, dtype
     Returns:
         :class:`SpectralData` with numpy arrays ``X (n, d)``, ``y (n,)``, ``w_star (d,)``.
     """
-    from ..targets import make_link
+    from mimflow.targets import make_link
 
     lk = make_link(link)
     if lk.r != 1:

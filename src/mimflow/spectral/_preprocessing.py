@@ -50,8 +50,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _jax  # noqa: F401  (x64)
-from .._errors import MimflowError
+from mimflow import _jax  # noqa: F401  (x64)
+from mimflow._errors import MimflowError
 
 __all__ = ["Preprocessing", "make_preprocessing", "KNOWN_PREPROCESSINGS"]
 
@@ -220,7 +220,7 @@ _SUP_GRID = np.concatenate([-np.logspace(4, -6, 2001), [0.0], np.logspace(-6, 4,
 
 
 def _expression_preprocessing(text: str) -> Preprocessing:
-    from ..targets._expression import compile_expression, denominators, kink_arguments, parse_expression
+    from mimflow.targets import compile_expression, denominators, kink_arguments, parse_expression
 
     if text.replace("-", "").replace(":", "").replace("_", "").isalnum() and text != "y" and not _looks_numeric(text):
         # a bare word that is not y: most likely a misspelt name

@@ -20,11 +20,18 @@ _LAZY = {
     "sample": "._sampling",
     "sample_batches": "._sampling",
     "multivariate_spectrum": "._multivariate_spectrum",
+    "BinOp": "._expression",
+    "Call": "._expression",
+    "Neg": "._expression",
+    "canonical_text": "._expression",
+    "compile_expression": "._expression",
+    "denominators": "._expression",
+    "kink_arguments": "._expression",
 }
 
 __all__ = list(_LAZY)
 
 
-from .._lazy_exports import lazy_exports as _lazy_exports
+from mimflow._lazy_exports import lazy_exports as _lazy_exports
 
 __getattr__, __dir__ = _lazy_exports(__name__, _LAZY, globals())

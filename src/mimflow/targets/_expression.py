@@ -38,9 +38,9 @@ from typing import Callable, Union
 import jax
 import jax.numpy as jnp
 
-from .. import _jax  # noqa: F401
-from .._errors import MimflowError
-from ..hermite._polynomials import MAX_DEGREE, hermite_he, hermite_normalized
+from mimflow import _jax  # noqa: F401
+from mimflow._errors import MimflowError
+from mimflow.hermite import MAX_DEGREE, hermite_he, hermite_normalized
 
 MAX_EXPRESSION_LENGTH = 2000
 MAX_VARIABLES = 16

@@ -28,13 +28,13 @@ from dataclasses import dataclass, field
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _jax  # noqa: F401
-from .._errors import MimflowError
-from ..hermite._closed_forms import CLOSED_FORMS, hermite_basis_coefficients
-from ..hermite._coefficients import HermiteSpectrum, hermite_coefficients_by_quadrature
-from ..hermite._polynomials import _check_degree
-from ..hermite._quadrature import integration_half_width
-from ._expression import (
+from mimflow import _jax  # noqa: F401
+from mimflow._errors import MimflowError
+from mimflow.hermite import CLOSED_FORMS, hermite_basis_coefficients
+from mimflow.hermite import HermiteSpectrum, hermite_coefficients_by_quadrature
+from mimflow.hermite._polynomials import _check_degree
+from mimflow.hermite import integration_half_width
+from mimflow.targets._expression import (
     BinOp,
     Call,
     Neg,

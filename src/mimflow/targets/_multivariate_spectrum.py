@@ -67,14 +67,14 @@ from functools import lru_cache
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _jax  # noqa: F401
-from .._errors import MimflowError
-from ..hermite._averaging import MAX_TENSOR_ENTRIES, MAX_VARIABLES
-from ..hermite._multiindex import MultivariateSpectrum, multi_indices
-from ..hermite._polynomials import _check_degree
-from ..hermite._quadrature import gauss_hermite_rule, integration_half_width, piecewise_gaussian_rule
-from ._expression import BinOp, Call, Neg, Node, Num, Var, compile_expression, format_expression, variables_of
-from ._links import Link, make_link
+from mimflow import _jax  # noqa: F401
+from mimflow._errors import MimflowError
+from mimflow.hermite import MAX_TENSOR_ENTRIES, MAX_VARIABLES
+from mimflow.hermite import MultivariateSpectrum, multi_indices
+from mimflow.hermite._polynomials import _check_degree
+from mimflow.hermite import gauss_hermite_rule, integration_half_width, piecewise_gaussian_rule
+from mimflow.targets._expression import BinOp, Call, Neg, Node, Num, Var, compile_expression, format_expression, variables_of
+from mimflow.targets._links import Link, make_link
 
 # MAX_VARIABLES (= 4, the largest r) and MAX_TENSOR_ENTRIES (= 4**10, the bound on r**K for r >= 2)
 # are shared with the averaging operator, which consumes these spectra.
@@ -340,7 +340,7 @@ def _factor_breakpoints(tree: Node, half_width: float) -> tuple[float, ...]:
 def _inner_product(u: Node, v: Node, k_rule: int) -> float:
     r"""``E[u(z) v(z)]``: exact for two polynomial factors (the dot product of their finite Hermite
     expansions), else piecewise Gauss-Legendre split at both factors' breakpoints."""
-    from ._links import _closed
+    from mimflow.targets._links import _closed
 
     exact_u, exact_v = _closed(u, k_rule), _closed(v, k_rule)
     if exact_u is not None and exact_v is not None and exact_u[3] and exact_v[3]:

@@ -25,9 +25,9 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .. import _jax  # noqa: F401  (x64)
-from .._errors import MimflowError
-from ._targets import AbstractTarget
+from mimflow import _jax  # noqa: F401  (x64)
+from mimflow._errors import MimflowError
+from mimflow.targets._targets import AbstractTarget
 
 __all__ = ["sample", "sample_batches"]
 

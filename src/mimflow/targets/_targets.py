@@ -35,9 +35,9 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .. import _jax  # noqa: F401  (x64)
-from .._errors import MimflowError, check_finite
-from ._links import Link, make_link
+from mimflow import _jax  # noqa: F401  (x64)
+from mimflow._errors import MimflowError, check_finite
+from mimflow.targets._links import Link, make_link
 
 # Tolerances. Unit norm / orthonormality of user-given directions: 1e-8 in max norm, far
 # above float64 rounding of a QR or a normalisation (~1e-15 d) and far below any error a

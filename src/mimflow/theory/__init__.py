@@ -67,11 +67,15 @@ _LAZY = {
     "ADMISSIBLE_RELU": "._neurons",
     "check_hypothesis": "._neurons",
     "hypothesis_violations": "._neurons",
+    "BOOTSTRAP_RESAMPLES": "._statistics",
+    "information_exponent_of_g": "._neurons",
+    "parity_of_g": "._neurons",
+    "search_time_exponent": "._neurons",
 }
 
 __all__ = list(_LAZY)
 
 
-from .._lazy_exports import lazy_exports as _lazy_exports
+from mimflow._lazy_exports import lazy_exports as _lazy_exports
 
 __getattr__, __dir__ = _lazy_exports(__name__, _LAZY, globals())

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._errors import MimflowError, check_finite
-from ._escape_times import (
+from mimflow._errors import MimflowError, check_finite
+from mimflow.theory._escape_times import (
     _check_algorithm,
     _check_ridge_algorithm,
     _check_threshold,
@@ -38,7 +38,7 @@ from ._escape_times import (
     initial_saddle_overlaps,
     saddle_strengths,
 )
-from ._exponents import DEFAULT_RTOL, as_multivariate, saddle_sequence
+from mimflow.theory._exponents import DEFAULT_RTOL, as_multivariate, saddle_sequence
 
 __all__ = ["EscapeTimeDistribution", "escape_time_distribution", "per_seed_escape_times", "sample_initial_overlaps"]
 

@@ -198,13 +198,13 @@ from typing import Sequence
 import numpy as np
 from scipy import integrate, stats
 
-from .. import _jax  # noqa: F401  (x64)
-from ..hermite import ridge_factors
-from .._errors import MimflowError, check_finite
-from ..hermite._coefficients import HermiteSpectrum
-from ..hermite._multiindex import MultivariateSpectrum, coefficients_to_tensor, tensor_to_coefficients
-from ._exponents import DEFAULT_RTOL, _apply_to_modes, as_multivariate, saddle_sequence
-from ._statistics import loglog_slope
+from mimflow import _jax  # noqa: F401  (x64)
+from mimflow.hermite import ridge_factors
+from mimflow._errors import MimflowError, check_finite
+from mimflow.hermite import HermiteSpectrum
+from mimflow.hermite import MultivariateSpectrum, coefficients_to_tensor, tensor_to_coefficients
+from mimflow.theory._exponents import DEFAULT_RTOL, _apply_to_modes, as_multivariate, saddle_sequence
+from mimflow.theory._statistics import loglog_slope
 
 ALGORITHMS = ("two-timescale", "planted")
 DEFAULT_THRESHOLD = 0.5

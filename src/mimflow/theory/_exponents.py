@@ -27,18 +27,18 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.special import erfc
 
-from .. import _jax  # noqa: F401  (x64)
-from .._errors import MimflowError
-from ..hermite._coefficients import HermiteSpectrum
-from ..hermite._multiindex import (
+from mimflow import _jax  # noqa: F401  (x64)
+from mimflow._errors import MimflowError
+from mimflow.hermite import HermiteSpectrum
+from mimflow.hermite import (
     MultivariateSpectrum,
     coefficients_to_tensor,
     multi_indices,
     tensor_to_coefficients,
 )
-from ..hermite._polynomials import _check_degree, hermite_normalized
-from ..hermite._quadrature import integration_half_width, piecewise_gaussian_rule
-from ..targets._links import make_link
+from mimflow.hermite._polynomials import _check_degree, hermite_normalized
+from mimflow.hermite import integration_half_width, piecewise_gaussian_rule
+from mimflow.targets import make_link
 
 DEFAULT_RTOL = 1e-8
 """Default relative threshold on coefficient magnitudes, :math:`|\\alpha_\\beta| > \\mathrm{rtol}\\,\\|f\\|`."""
@@ -705,7 +705,7 @@ def exponents(link, *, degree: int | None = None, rtol: float = DEFAULT_RTOL) ->
     if link.r == 1:
         spectrum = as_multivariate(link.spectrum(degree))
     else:
-        from ..targets import multivariate_spectrum  # lazy: keeps this module importable on its own
+        from mimflow.targets import multivariate_spectrum  # lazy: keeps this module importable on its own
 
         spectrum = multivariate_spectrum(link, degree)
     status = exponent_status(spectrum, rtol=rtol)

@@ -36,8 +36,8 @@ import math
 import numpy as np
 from scipy import optimize, stats
 
-from .._errors import MimflowError
-from ._neurons import _check_a, _check_kn, information_exponent_of_g, neuron_search_time, parity_of_g
+from mimflow._errors import MimflowError
+from mimflow.theory._neurons import _check_a, _check_kn, information_exponent_of_g, neuron_search_time, parity_of_g
 
 
 def _law_of_q(a, k: int, n: int = 1, which: str = "neuron"):

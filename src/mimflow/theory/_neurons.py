@@ -34,8 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special, stats
 
-from .._errors import MimflowError
-from ._escape_times import leading_order_escape_time, single_index_escape_time
+from mimflow._errors import MimflowError
+from mimflow.theory._escape_times import leading_order_escape_time, single_index_escape_time
 
 MAX_DEGREE = 40
 TAIL_RTOL = 1e-10
@@ -57,7 +57,7 @@ def correlation_coefficients(sigma_star, sigma=None, degree: int | None = None) 
         >>> correlation_coefficients("h3(z) + 0.5*h4(z)").round(3).tolist()
         [0.0, 0.0, 0.0, 1.0, 0.25]
     """
-    from ..targets import make_link
+    from mimflow.targets import make_link
 
     links = []
     for label, spec in (("sigma*", sigma_star), ("student sigma", sigma if sigma is not None else sigma_star)):
@@ -314,7 +314,7 @@ ADMISSIBLE_RELU = "relu(z) - 0.5*z - 0.28209479177387814*h2(z)"
 
 def hypothesis_violations(sigma_star) -> list[tuple[int, float]]:
     """``[(p, c_p)]`` for ``p`` in (1, 2) with :math:`c_p(\\sigma_*) \\ne 0`: empty when the paper's hypothesis holds."""
-    from ..targets import make_link
+    from mimflow.targets import make_link
 
     spec = make_link(sigma_star).spectrum(4)
     c = np.asarray(spec.coefficients, dtype=float)

@@ -52,10 +52,10 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.optimize import brentq
 
-from .. import _jax  # noqa: F401
-from .._errors import MimflowError
-from ..spectral._preprocessing import Preprocessing, make_preprocessing
-from ..targets import make_link
+from mimflow import _jax  # noqa: F401
+from mimflow._errors import MimflowError
+from mimflow.spectral import Preprocessing, make_preprocessing
+from mimflow.targets import make_link
 
 __all__ = [
     "SpectralPrediction",

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._errors import MimflowError
+from mimflow._errors import MimflowError
 
 __all__ = [
     "CensoredMedian",

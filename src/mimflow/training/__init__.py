@@ -6,16 +6,16 @@ population risks), :mod:`mimflow.training._engines` (the two engines, the exact 
 the time mapping ``t = step * lr``).
 """
 
-from ._algorithms import ALGORITHMS as ALGORITHMS
-from ._algorithms import CONSTRAINTS as CONSTRAINTS
-from ._algorithms import TrainingAlgorithm as TrainingAlgorithm
-from ._algorithms import make_algorithm as make_algorithm
-from ._online import ENGINES as ENGINES
-from ._online import save_steps as save_steps
-from ._online import train_full_batch as train_full_batch
-from ._online import train_online as train_online
-from ._reference import max_deviation as max_deviation
-from ._reference import population_reference as population_reference
-from ._scaling import Scaling as Scaling
-from ._scaling import resolve_learning_rate as resolve_learning_rate
-from ._scaling import resolve_size as resolve_size
+from mimflow.training._algorithms import ALGORITHMS as ALGORITHMS
+from mimflow.training._algorithms import CONSTRAINTS as CONSTRAINTS
+from mimflow.training._algorithms import TrainingAlgorithm as TrainingAlgorithm
+from mimflow.training._algorithms import make_algorithm as make_algorithm
+from mimflow.training._online import ENGINES as ENGINES
+from mimflow.training._online import save_steps as save_steps
+from mimflow.training._online import train_full_batch as train_full_batch
+from mimflow.training._online import train_online as train_online
+from mimflow.training._reference import max_deviation as max_deviation
+from mimflow.training._reference import population_reference as population_reference
+from mimflow.training._scaling import Scaling as Scaling
+from mimflow.training._scaling import resolve_learning_rate as resolve_learning_rate
+from mimflow.training._scaling import resolve_size as resolve_size

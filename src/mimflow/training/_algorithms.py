@@ -69,10 +69,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _jax  # noqa: F401
-from .._errors import MimflowError, check_finite
-from ..hermite import MultivariateSpectrum, hermite_normalized, multi_indices
-from ._features import feature_indices, hermite_features
+from mimflow import _jax  # noqa: F401
+from mimflow._errors import MimflowError, check_finite
+from mimflow.hermite import MultivariateSpectrum, hermite_normalized, multi_indices
+from mimflow.training._features import feature_indices, hermite_features
 
 ALGORITHMS = ("two-timescale", "planted", "correlation", "committee")
 CONSTRAINTS = ("stiefel", "sphere", "free")
@@ -159,8 +159,8 @@ def _check_noise(noise) -> float:
 
 def _spectrum(link, degree: int | None, cap: dict[int, int]) -> MultivariateSpectrum:
     """The link's spectrum truncated at ``degree`` or at the smallest degree with a tail below TAIL_RTOL."""
-    from ..dynamics._flows import _as_multivariate
-    from ..targets import multivariate_spectrum
+    from mimflow.dynamics._flows import _as_multivariate
+    from mimflow.targets import multivariate_spectrum
 
     top = cap.get(link.r, 4)
     if degree is not None:
@@ -209,7 +209,7 @@ def _one_variable(link, what: str):
 
 def planted(link, *, noise: float = 0.0, degree: int | None = None) -> TrainingAlgorithm:
     """Planted Stiefel SGD: the student uses the true link :math:`f_*` (docs/math/planted.md §1.7)."""
-    from ..dynamics import make_flow
+    from mimflow.dynamics import make_flow
 
     spectrum = _spectrum(link, degree, MAX_DEGREE_BY_R)
     flow = make_flow("planted", spectrum)
@@ -240,8 +240,8 @@ def two_timescale(link, *, student_rank: int | None = None, degree: int | None =
     by SGD on the same samples, ``link_speed`` times faster than ``W`` (gradient
     :math:`(\hat f - y)\phi + \mu\,\theta/q`); the two-timescale limit is ``link_speed -> infinity``.
     """
-    from ..dynamics import make_flow
-    from ..hermite import ridge_factors
+    from mimflow.dynamics import make_flow
+    from mimflow.hermite import ridge_factors
 
     r = link.r
     p = r if student_rank is None else _positive_int("student_rank", student_rank)
@@ -297,7 +297,7 @@ def two_timescale(link, *, student_rank: int | None = None, degree: int | None =
     elif link_fit in ("fresh", "moments"):
         params0 = {"theta": np.zeros(m)}
         if link_fit == "moments":
-            from ._moments import MIN_FIT_BATCH, make_moment_fit
+            from mimflow.training._moments import MIN_FIT_BATCH, make_moment_fit
 
             if fit_batch < MIN_FIT_BATCH:
                 raise MimflowError(f"link_fit='moments' draws the statistics of fit_batch samples from their central-limit "
@@ -391,7 +391,7 @@ def correlation(link, *, teacher_neurons: int = 1, student_neurons: int | None =
 def committee(link, *, student_width: int | None = None, activation: str = "erf", constraint: str = "sphere",
               train_second_layer: bool = False, noise: float = 0.0, degree: int | None = None) -> TrainingAlgorithm:
     r"""Square-loss two-layer network :math:`\sum_i c_i\sigma(w_i^Tx)` trained by online SGD."""
-    from ..targets import make_link
+    from mimflow.targets import make_link
 
     r = link.r
     p = r if student_width is None else _positive_int("student_width", student_width)
@@ -479,7 +479,7 @@ def make_algorithm(name: str, link, **options) -> TrainingAlgorithm:
         >>> make_algorithm("planted", "h3").constraint
         'stiefel'
     """
-    from ..targets import make_link
+    from mimflow.targets import make_link
 
     builders = {"two-timescale": two_timescale, "planted": planted, "correlation": correlation,
                 "committee": committee}

@@ -57,8 +57,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _jax  # noqa: F401
-from ._algorithms import TrainingAlgorithm
+from mimflow import _jax  # noqa: F401
+from mimflow.training._algorithms import TrainingAlgorithm
 
 
 class ReducedState(NamedTuple):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from ..hermite import hermite_normalized, multi_indices
+from mimflow.hermite import hermite_normalized, multi_indices
 
 
 def feature_indices(p: int, degree: int) -> np.ndarray:

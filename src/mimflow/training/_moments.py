@@ -49,10 +49,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _jax  # noqa: F401
-from .._errors import MimflowError
-from ..hermite import gauss_hermite_rule
-from ._features import hermite_features
+from mimflow import _jax  # noqa: F401
+from mimflow._errors import MimflowError
+from mimflow.hermite import gauss_hermite_rule
+from mimflow.training._features import hermite_features
 
 MIN_FIT_BATCH = 500
 """Smallest ``n`` accepted: measured on h2 (r = p = 1), the std of the fitted coefficients is within 3 % of

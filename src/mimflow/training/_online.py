@@ -32,11 +32,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _jax  # noqa: F401
-from .._errors import MimflowError
-from ..dynamics import Trajectory
-from ._algorithms import TrainingAlgorithm
-from ._engines import (
+from mimflow import _jax  # noqa: F401
+from mimflow._errors import MimflowError
+from mimflow.dynamics import Trajectory
+from mimflow.training._algorithms import TrainingAlgorithm
+from mimflow.training._engines import (
     FullState,
     ReducedState,
     full_batch_step,
@@ -50,7 +50,7 @@ from ._engines import (
     reduced_block_randomness,
     retract_weights_batch,
 )
-from ._scaling import resolve_learning_rate, resolve_size
+from mimflow.training._scaling import resolve_learning_rate, resolve_size
 
 ENGINES = ("reduced", "full")
 SAVE_GRIDS = ("log", "linear")
@@ -364,7 +364,7 @@ def train_online(
 
 @partial(jax.jit, static_argnames=("algo", "n", "d"))
 def _draw_sample(algo, n, d, key):
-    from ._engines import _constants, _labels
+    from mimflow.training._engines import _constants, _labels
 
     _, _, U = _constants(algo)
     k1, k2 = jax.random.split(key)

@@ -19,10 +19,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _jax  # noqa: F401
-from .._errors import MimflowError
-from ..dynamics import Trajectory, neuron_vector_field, solve_flow
-from ._algorithms import TrainingAlgorithm
+from mimflow import _jax  # noqa: F401
+from mimflow._errors import MimflowError
+from mimflow.dynamics import Trajectory, neuron_vector_field, solve_flow
+from mimflow.training._algorithms import TrainingAlgorithm
 
 
 def _correlation_field(algo: TrainingAlgorithm):
@@ -42,7 +42,7 @@ def _correlation_field(algo: TrainingAlgorithm):
 
 @partial(jax.jit, static_argnames=("algo",))
 def _solve_correlation(algo, y0, ts, rtol, atol):
-    from ..dynamics._rosenbrock import rosenbrock_solve_batch
+    from mimflow.dynamics import rosenbrock_solve_batch
 
     field, loss = _correlation_field(algo)
     # the correlation loss is negative, so the solver's stop rule (loss < stop_loss) is given a

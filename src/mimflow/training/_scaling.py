@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._errors import MimflowError, check_finite
+from mimflow._errors import MimflowError, check_finite
 
 
 class Scaling(NamedTuple):
