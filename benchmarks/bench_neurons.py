@@ -19,15 +19,9 @@ import numpy as np
 
 import mimflow  # noqa: F401  (x64)
 from mimflow.dynamics._dopri_batch import dopri_solve_batch
-from mimflow.dynamics._neurons import (
-    _max_abs,
-    _overlap_field,
-    classify_neuron_end_points,
-    neuron_initial_overlaps,
-    solve_neurons,
-    solve_spherical_neurons,
-)
-from mimflow.theory._neurons import correlation_coefficients, coverage_probability, search_time_prediction
+from mimflow.dynamics import classify_neuron_end_points, neuron_initial_overlaps, solve_neurons, solve_spherical_neurons
+from mimflow.dynamics._neurons import _max_abs, _overlap_field
+from mimflow.theory import correlation_coefficients, coverage_probability, search_time_prediction
 
 LINK, K, D = "h3", 4, 10_000
 RTOL = 1e-8
@@ -39,7 +33,7 @@ def rosenbrock_comparison(n_total: int = 10_000) -> dict:
     import jax
     import jax.numpy as jnp
 
-    from mimflow.dynamics._neurons import neuron_vector_field
+    from mimflow.dynamics import neuron_vector_field
     from mimflow.dynamics._rosenbrock import rosenbrock_solve_batch
 
     a = correlation_coefficients(LINK)

@@ -1,5 +1,6 @@
 """Escape times: exact single-index quadrature, the docs/math/saddles.md §1.6 table, multi-index predictions
-(mimflow.theory._escape_times) against the overlap ODEs of mimflow.dynamics.
+(mimflow.theory._single_index_escape, _leading_order, _saddle_strengths, _multi_index_escape) against
+the overlap ODEs of mimflow.dynamics.
 
 Tolerances and where they come from:
 
@@ -7,7 +8,7 @@ Tolerances and where they come from:
   (1e-12; measured <= 1.2e-14).
 * exact vs table: the relative deviation ``delta = t_exact/t_table - 1`` is predicted by the
   next-order term ``eps(s, d)`` of the expansion of the closed form (derived in the module docstring
-  of ``_escape_times``); the remainder is of the following order (``1/d^2``, ``ln d/d^2``, ``1/d`` for
+  of ``_leading_order``); the remainder is of the following order (``1/d^2``, ``ln d/d^2``, ``1/d`` for
   planted s = 3, ``1/(d ln d)`` for the log rows), so ``|delta - eps| <= 0.05 |eps|`` for d >= 1e3
   (measured: <= 2.2%, planted s = 3 at d = 1e3).
 * ODE vs exact: the solver error (pointwise in time, rtol = 1e-9: measured <= 5e-7, asserted 1e-5)

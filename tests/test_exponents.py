@@ -1,4 +1,5 @@
-"""Information, generative and leap exponents and the saddle sequence (mimflow.theory._exponents).
+"""Information, generative and leap exponents and the saddle sequence (mimflow.theory._hermite_support,
+_saddle_sequence, _generative, _exponents).
 
 Reference values: docs/math/hermite.md §5.1 (IE column of the coefficient table), 5.2 (examples of the leap
 complexity, Abbe-Boix-Adsera-Misiakiewicz 2023; generative exponents of polynomial links, Damian-

@@ -11,7 +11,7 @@ import pytest
 from mimflow import MimflowError
 from mimflow.hermite import CLOSED_FORMS, hermite_normalized, multi_indices
 from mimflow.targets import make_link, multivariate_spectrum, parse_expression
-from mimflow.targets._multivariate_spectrum import separable_terms
+from mimflow.targets import separable_terms
 
 # The separable method only combines exact 1-D closed forms and 1-D piecewise Gauss-Legendre
 # rules that are accurate to ~1e-14 (mimflow.hermite._quadrature); sums of a few such products

@@ -9,18 +9,20 @@ import pytest
 from scipy import integrate, optimize, stats
 
 from mimflow import MimflowError
-from mimflow.dynamics._neurons import (
+from mimflow.dynamics import (
     check_gram,
     classify_neuron_end_points,
+    correlation_flow,
     equiangular_gram,
     gram_factor,
     neuron_initial_overlaps,
     neuron_vector_field,
     solve_network_correlation_flow,
+    solve_flow,
     solve_neurons,
     solve_spherical_neurons,
 )
-from mimflow.theory import _neurons as th
+from mimflow import theory as th
 
 
 def _gh_correlation(sigma_star, sigma, n_nodes=80):
@@ -111,6 +113,28 @@ def test_vector_field_keeps_overlaps_on_the_sphere_shadow():
     m = np.array([0.6, 0.0, -0.8])
     F = np.asarray(neuron_vector_field(m, a, np.eye(3)))
     assert abs(m @ F) < 1e-14
+
+
+def test_solve_neurons_is_the_correlation_flow():
+    """solve_neurons (batched DOPRI per neuron) and solve_flow of correlation_flow (Rosenbrock on M = V^T W,
+    columns = neurons) integrate the same vector field: they agree to the solvers' tolerances."""
+    a = np.array([0.0, 0.2, 0.0, 1.0])
+    Q = equiangular_gram(3, 0.3)
+    m0 = neuron_initial_overlaps(Q, 40, 4, [0, 1])  # (S, n, k)
+    ts = np.array([0.5, 2.0, 6.0])
+    run = solve_neurons(a, Q, m0, t_max=ts[-1], save_times=ts, rtol=1e-10, conv_tol=0.0)
+    flow = correlation_flow(a, Q, neurons=4)
+    traj = solve_flow(flow, np.swapaxes(m0, 1, 2), t_max=ts[-1], d=40, times=np.concatenate([[0.0], ts]),
+                      rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(np.swapaxes(traj.M[:, 1:], 2, 3), np.swapaxes(run.saved, 1, 2), atol=1e-6)
+    assert np.abs(run.saved[..., -1, :] - m0).max() > 0.05
+    # the loss of the flow is the population correlation loss -sum_ij g(M_ij)
+    g = np.polynomial.polynomial.polyval(traj.M[:, -1], a)
+    np.testing.assert_allclose(traj.loss[:, -1], -g.sum(axis=(1, 2)), rtol=1e-12)
+    ds = run.to_dataset(seeds=[0, 1])
+    assert dict(ds.sizes) == {"seed": 2, "neuron": 4, "index": 3, "t": 4}
+    assert ds["m"].dims == ("seed", "neuron", "t", "index") and ds["escape_time"].dims == ("seed", "neuron")
+    np.testing.assert_array_equal(ds["m"].values[:, :, 0], m0)
 
 
 # ---------------------------------------------------------------------- initial overlaps

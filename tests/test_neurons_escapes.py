@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from helpers import run_cli
 
-from mimflow.dynamics._neurons import neuron_initial_overlaps, solve_neurons
+from mimflow.dynamics import neuron_initial_overlaps, solve_neurons
 from mimflow.studies.neurons._escapes import never_escaping, network_times, semilog_slope_with_error
-from mimflow.theory import _neurons as th
+from mimflow import theory as th
 from mimflow.theory._neuron_search import quadratic_search_times, search_time_quantiles, search_time_survival
 
 

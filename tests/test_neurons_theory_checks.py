@@ -11,7 +11,7 @@ import pytest
 from helpers import run_cli
 
 from mimflow import MimflowError
-from mimflow.theory import _neurons as th
+from mimflow import theory as th
 
 
 def _population_loss(link, V):

@@ -13,7 +13,7 @@ from mimflow.theory import (
     spectral_prediction,
     weak_recovery_threshold,
 )
-from mimflow.theory._spectral import _moments
+from mimflow.theory._spectral_moments import _moments
 from mimflow.targets import make_link
 
 

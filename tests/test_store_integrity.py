@@ -22,7 +22,7 @@ from mimflow.runs._export import export_runs
 from mimflow.runs._runs import RUN_COMMANDS, RunCommand, RunResult, register_run_command
 from mimflow.runs._listing import list_runs, load_run
 from mimflow.runs._store import run_and_store, run_id
-from mimflow.runs._sweep import run_sweep
+from mimflow.runs import run_sweep
 from helpers import run_cli
 
 CALLS: list[dict] = []
@@ -331,14 +331,14 @@ def test_plot_without_out_works(tmp_path, capsys):
 
 def test_a_disk_full_at_the_end_is_one_line_and_the_run_is_kept(tmp_path, monkeypatch):
     out = tmp_path / "runs"
-    real = _store._write_dataset
+    real = _store.write_netcdf
 
     def full(ds, path):
         if str(path).startswith(str(out)):
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(ds, path)
 
-    monkeypatch.setattr(_store, "_write_dataset", full)
+    monkeypatch.setattr(_store, "write_netcdf", full)
     monkeypatch.setattr("tempfile.gettempdir", lambda: str(tmp_path / "tmp"))
     with pytest.raises(MimflowError, match="No space left on device") as info:
         run_and_store(LINE, {"a": 4.0}, out)

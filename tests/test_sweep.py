@@ -20,7 +20,7 @@ from mimflow import MimflowError
 from mimflow.cli import main
 from mimflow.runs._runs import RUN_COMMANDS, RunCommand, RunResult, get_run_command, register_run_command
 from mimflow.runs._listing import list_runs
-from mimflow.runs._sweep import load_sweep_file, parse_command_args, plan_sweep, run_sweep
+from mimflow.runs import load_sweep_file, parse_command_args, plan_sweep, run_sweep
 from helpers import run_cli
 
 RUN_ID = re.compile(r"^[0-9a-f]{16}$")

@@ -20,9 +20,11 @@ from mimflow.training import (
     train_full_batch,
     train_online,
 )
-from mimflow.training._engines import chi2, orthogonal_part, orthogonal_part_draws
 from mimflow.training._features import hermite_features
-from mimflow.training._online import _full_init, _full_segment, _seed_keys
+from mimflow.training._online import _seed_keys
+from mimflow.training._random import chi2, orthogonal_part, orthogonal_part_draws
+from mimflow.training._reduced import reduced_block_randomness, reduced_local_fields
+from mimflow.training._segments import _full_init, _full_segment
 from helpers import run_cli
 
 KS_LEVEL = 1e-3
@@ -189,8 +191,6 @@ def test_ridge_fit_matches_averaging_operator(ridge):
 
 def _fresh_and_moment_thetas(link, n, draws, M, Q, **opts):
     """``draws`` fits of each kind at the fixed overlaps ``(M, Q)``: exact samples vs the moment draw."""
-    from mimflow.training._engines import reduced_local_fields
-
     fresh = make_algorithm("two-timescale", link, link_fit="fresh", fit_batch=n, **opts)
     moments = make_algorithm("two-timescale", link, link_fit="moments", fit_batch=n, **opts)
     params = {"theta": jnp.zeros(len(fresh.params0["theta"]))}
@@ -280,8 +280,6 @@ def test_block_chi_square_sampler_and_block_independence():
     """The engine's per-block chi-squares (one proposal, compact rejection loop, boost for dof < 2) against
     scipy's chi2 law (KS, level 1e-3); a step's numbers do not depend on the block it is drawn in."""
     from scipy import stats
-
-    from mimflow.training._engines import reduced_block_randomness
 
     keys = jax.random.split(jax.random.PRNGKey(5), 250)
     steps = jnp.arange(200)

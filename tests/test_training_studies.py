@@ -7,7 +7,7 @@ Anchors outside the code under test:
   ``2 E[h2^2 z^2] + 2 E[z^2] E[h2^2] = 2 * 5 + 2 = 12``), and ``v(m)`` against
   :func:`mimflow.theory.single_index_velocity`;
 * the d^(-1/2) law of the finite-d deviation (module docstring of
-  :mod:`mimflow.studies.train._reproductions`, section 1): fitted slope within 4 standard errors of -1/2;
+  :mod:`mimflow.studies.train._sgd_vs_ode`, section 1): fitted slope within 4 standard errors of -1/2;
 * the escape-sample exponent of planted online SGD with information exponent ``s = 3`` and
   ``eta = c d^(-3/2)``: samples ``= t_esc / eta``, ``t_esc = Theta(d^(s/2 - 1))`` (docs/math/saddles.md §1.6 planted
   row, 1.7; Ben Arous, Gheissari, Jagannath 2021), so ``Theta(d^(s - 1)) = d^2`` (section 2 of the same
@@ -23,15 +23,9 @@ import numpy as np
 import pytest
 
 from mimflow.dynamics import Trajectory
-from mimflow.studies.train._reproductions import (
-    online_limit_coefficients,
-    sample_complexity,
-    samples_to_escape,
-    sgd_vs_ode,
-    solve_single_index_ode,
-    weighted_loglog_slope,
-)
+from mimflow.studies.train import sample_complexity, samples_to_escape, sgd_vs_ode, weighted_loglog_slope
 from mimflow.theory import single_index_velocity
+from mimflow.training import online_limit_coefficients, solve_single_index_ode
 
 
 def test_noise_term_matches_hand_moments():
@@ -74,7 +68,7 @@ def test_weighted_slope_of_exact_power_law():
 
 
 def test_train_crossing_times_interpolate_and_censor():
-    from mimflow.studies.train._command import crossing_times
+    from mimflow.studies.train import crossing_times
 
     t = np.array([0.0, 1.0, 2.0, 4.0])
     v = np.array([[[0.1, 0.0], [0.3, 0.1], [0.7, 0.2], [0.9, 0.3]],
@@ -174,7 +168,7 @@ def test_deviation_slope_tight():
 def test_reproductions_quick(tmp_path, name):
     import xarray as xr
 
-    from mimflow.runs._registry import reproduce
+    from mimflow.runs import reproduce
 
     paths = reproduce(name, tmp_path, quick=True)
     assert [p.suffix for p in paths] == [".png", ".nc", ".json", ".json"] and paths[3].name == "claims.json"

@@ -8,6 +8,10 @@ exits with status 2; it never shows a traceback for a ``MimflowError``.
 
 from __future__ import annotations
 
+from mimflow._lazy_exports import lazy_module
+
+np = lazy_module("numpy")  # imported on first use: `mimflow --help` imports this module, not NumPy
+
 
 class MimflowError(ValueError):
     """A user mistake, described in one line that names the field and the fix."""
@@ -15,8 +19,6 @@ class MimflowError(ValueError):
 
 def check_finite(name: str, value) -> None:
     """Refuse NaN/inf in a user-given scalar or array, naming ``name``."""
-    import numpy as np
-
     arr = np.asarray(value, dtype=float)
     if not np.all(np.isfinite(arr)):
         if arr.ndim == 0:

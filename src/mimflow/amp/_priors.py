@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -77,8 +78,6 @@ class GaussianPrior:
         return B / (1.0 + A), jnp.full_like(B, 1.0) / (1.0 + A)
 
     def sample(self, key, d: int):
-        import jax
-
         return jax.random.normal(key, (d,), dtype=jnp.float64)
 
     @property
@@ -115,8 +114,6 @@ class RademacherPrior:
         return t, 1.0 - t * t
 
     def sample(self, key, d: int):
-        import jax
-
         return jnp.where(jax.random.bernoulli(key, 0.5, (d,)), 1.0, -1.0).astype(jnp.float64)
 
     @property

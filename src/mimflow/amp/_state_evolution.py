@@ -33,7 +33,7 @@ References: Barbier, Krzakala, Macris, Miolane, Zdeborova, PNAS 116 (2019) 5451,
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import jax
 import jax.numpy as jnp
@@ -45,6 +45,7 @@ from mimflow import _jax  # noqa: F401  (x64)
 from mimflow._errors import MimflowError
 from mimflow.amp._channels import NoisyChannel, make_channel
 from mimflow.amp._priors import make_prior
+from mimflow.hermite import gauss_hermite_rule
 
 __all__ = ["FixedPointSE", "SEPoint", "StateEvolution", "make_state_evolution"]
 
@@ -70,8 +71,6 @@ def _outer_rule(q: float, V: float, n_geo: int = 16, n_uni: int = 12, nodes: int
 def _rules(channel, q: np.ndarray, v: np.ndarray, **rule) -> tuple[np.ndarray, np.ndarray]:
     """Outer nodes ``omega`` and weights, each ``(Q, N)``, for overlaps ``q`` and ``V = v`` (``(Q,)``)."""
     if isinstance(channel, NoisyChannel):  # smooth in s on the noise scale: Gauss-Hermite is enough
-        from mimflow.hermite import gauss_hermite_rule
-
         s, w = gauss_hermite_rule(40)
         S = np.broadcast_to(s, (q.size, s.size))
         W = np.broadcast_to(w, S.shape)
@@ -349,8 +348,6 @@ def make_state_evolution(link, prior: str = "gaussian", noise: float = 0.0, *, t
                            "try a larger --noise")
     R0 = 0.0 if abs(R0) < 1e-13 else float(R0)
     if noisy:  # the xi grid must resolve the noise: compare with a twice finer grid at two overlaps
-        from dataclasses import replace
-
         check = np.array([n // 2, (3 * n) // 4])
         fine = _moments(replace(channel, n_xi=2 * channel.n_xi - 1), q[check], v[check])[0]
         err = float(np.max(np.abs(fine / R[check] - 1)))

@@ -33,6 +33,7 @@ import numpy as np
 
 from mimflow._errors import MimflowError
 from mimflow.amp._state_evolution import StateEvolution
+from mimflow.theory import mondelli_montanari_threshold
 
 __all__ = ["Thresholds", "compute_thresholds"]
 
@@ -75,8 +76,6 @@ def _weak_recovery(se: StateEvolution, h: float | None = None) -> tuple[float, f
     if not se.noiseless and se.rho == 1.0:
         # R'(0) = E_y[(E[z^2|y] - 1)^2] (docs/math/amp.md §3.4): the Mondelli-Montanari integral over a y grid is
         # more accurate than our small-q quadrature of the noisy channel; the tolerance is their difference
-        from mimflow.theory import mondelli_montanari_threshold
-
         alpha_mm = float(mondelli_montanari_threshold(se.channel.link, noise=se.channel.noise))
         m_slope = 2 * float(se.rho - se.prior.mmse(h / 2)) / (h / 2) - float(se.rho - se.prior.mmse(h)) / h
         alpha_mm /= m_slope

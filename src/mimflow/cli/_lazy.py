@@ -17,6 +17,8 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from mimflow.cli._runs import add_run_command
+
 _LAZY_ATTR = "_mimflow_lazy_run_commands"
 
 
@@ -30,8 +32,6 @@ class LazyRunGroup(TyperGroup):
         return cmd
 
     def _build(self, name: str, *, hidden: bool):
-        from mimflow.cli._runs import add_run_command
-
         sub = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
         add_run_command(sub, name, hidden=hidden)
         cmd = typer.main.get_command(sub)  # one command: typer returns the command itself, not a group

@@ -14,10 +14,28 @@ from typing import Optional
 
 import typer
 
+from mimflow import runs  # a lazy package: each name imports its module on first use
 from mimflow._errors import MimflowError
-
+from mimflow._lazy_exports import lazy_module
 from mimflow.cli._lazy import LazyRunGroup, add_lazy_run_command
-from mimflow.runs._catalogue import RUN_COMMANDS as RUN_COMMAND_CATALOGUE
+from mimflow.cli._sweep import SWEEP_CONTEXT, results_app
+from mimflow.cli._sweep import sweep as _sweep_command
+
+try:  # typer >= 0.20 vendors its own click, with Abort/Exit in typer.exceptions
+    from typer._click.exceptions import ClickException  # type: ignore[import-not-found]
+    from typer.exceptions import Abort, Exit  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - older typer raises the click package's classes
+    from click.exceptions import Abort, ClickException, Exit
+
+# Imported on first use, so that `mimflow --help` imports none of them (tests/test_startup.py):
+# rich (tables, progress bars), the studies (they load JAX) and the plots (matplotlib).
+np = lazy_module("numpy")
+rich_console = lazy_module("rich.console")
+rich_progress = lazy_module("rich.progress")
+rich_table = lazy_module("rich.table")
+hermite_study = lazy_module("mimflow.studies.hermite")
+flow_study = lazy_module("mimflow.studies.flow")
+plotting = lazy_module("mimflow.plotting")
 
 app = typer.Typer(
     cls=LazyRunGroup,  # run commands are built on first use: `mimflow --help` imports none of them
@@ -34,15 +52,11 @@ DEFAULT_OUT = Path("mimflow_output")
 
 
 def _print_json(data) -> None:
-    from mimflow.runs import to_jsonable
-
-    sys.stdout.write(json.dumps(to_jsonable(data)) + "\n")
+    sys.stdout.write(json.dumps(runs.to_jsonable(data)) + "\n")
 
 
 def _console():
-    from rich.console import Console
-
-    return Console(stderr=False)
+    return rich_console.Console(stderr=False)
 
 
 @app.command()
@@ -54,22 +68,16 @@ def hermite(
     plot: Optional[Path] = typer.Option(None, "--plot", help="write a figure of the spectrum to FILE (.png/.pdf/.svg)"),
 ):
     """Hermite coefficients, truncation tail and information exponent of LINK."""
-    from mimflow.studies.hermite import hermite_report
-
     if plot is not None:
-        from mimflow.runs import check_plot_path
-
-        check_plot_path(plot)  # before any work
-    report = hermite_report(link, degree, method=method)
+        runs.check_plot_path(plot)  # before any work
+    report = hermite_study.hermite_report(link, degree, method=method)
     if plot is not None:
         _plot_spectrum(report, plot)
     if as_json:
         _print_json(report)
         return
-    from rich.table import Table
-
     console = _console()
-    table = Table(title=f"Hermite coefficients of {report['link']}  (r = {report['r']}, {report['method']})")
+    table = rich_table.Table(title=f"Hermite coefficients of {report['link']}  (r = {report['r']}, {report['method']})")
     if report["r"] == 1:
         table.add_column("k", justify="right")
         table.add_column("c_k = E[f(z) h_k(z)]", justify="right")
@@ -92,21 +100,16 @@ def hermite(
 
 
 def _plot_spectrum(report, path: Path) -> None:
-    import numpy as np
-
-    from mimflow.runs import atomic_savefig
-    from mimflow.plotting import new_figure, plot_energy_by_degree
-
     if report["r"] == 1:
         energy = np.asarray(report["coefficients"]) ** 2
     else:
         energy = np.zeros(report["degree"] + 1)
         for c in report["coefficients"]:
             energy[sum(c["beta"])] += c["value"] ** 2
-    fig, axes = new_figure()
-    plot_energy_by_degree(axes[0, 0], {report["link"]: energy},
-                          title=f"tail {report['tail']:.2e}, information exponent {report['information_exponent']}")
-    atomic_savefig(fig, path)
+    fig, axes = plotting.new_figure()
+    plotting.plot_energy_by_degree(axes[0, 0], {report["link"]: energy},
+                                   title=f"tail {report['tail']:.2e}, information exponent {report['information_exponent']}")
+    runs.atomic_savefig(fig, path)
 
 
 @app.command()
@@ -116,18 +119,14 @@ def exponents(
     as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
 ):
     """Information, generative (one variable), leap exponents and the saddle sequence of LINK."""
-    from mimflow.studies.hermite import exponents_report
-
-    report = exponents_report(link, degree)
+    report = hermite_study.exponents_report(link, degree)
     for warning in report["warnings"]:
         sys.stderr.write(f"warning: {warning}\n")
     if as_json:
         _print_json(report)
         return
-    from rich.table import Table
-
     console = _console()
-    table = Table(title=f"Exponents of {report['link']}  (r = {report['r']}, spectrum to degree {report['degree']})")
+    table = rich_table.Table(title=f"Exponents of {report['link']}  (r = {report['r']}, spectrum to degree {report['degree']})")
     table.add_column("quantity")
     table.add_column("value", justify="right")
     for key, label in [
@@ -139,7 +138,7 @@ def exponents(
         value = report[key]
         table.add_row(label, "–" if value is None else str(value))
     console.print(table)
-    saddles = Table(title="saddles of the two-timescale flow")
+    saddles = rich_table.Table(title="saddles of the two-timescale flow")
     saddles.add_column("#", justify="right")
     saddles.add_column("new directions", justify="right")
     saddles.add_column("exponent s", justify="right")
@@ -155,18 +154,12 @@ def demo(
     quick: bool = typer.Option(False, "--quick", help="fewer dimensions and seeds (faster)"),
 ):
     """The headline result: saddle-to-saddle dynamics against the theory (a figure, JSON and netCDF under --out)."""
-    from rich.progress import Progress
-    from rich.table import Table
-
-    from mimflow.runs import check_out_dir
-    from mimflow.studies.flow import saddles_headline
-
-    check_out_dir(out)  # before any work
+    runs.check_out_dir(out)  # before any work
     console = _console()
-    with Progress(console=console, transient=True) as progress:
+    with rich_progress.Progress(console=console, transient=True) as progress:
         task = progress.add_task("two-timescale flows for every d and seed", total=1.0)
-        headline = saddles_headline(out, quick=quick, progress=lambda f: progress.update(task, completed=f))
-    table = Table(title=f"saddle-to-saddle dynamics of f* = {headline['link']} (two-timescale flow, "
+        headline = flow_study.saddles_headline(out, quick=quick, progress=lambda f: progress.update(task, completed=f))
+    table = rich_table.Table(title=f"saddle-to-saddle dynamics of f* = {headline['link']} (two-timescale flow, "
                         f"{headline['seeds']} seeds per d)")
     table.add_column("saddle")
     table.add_column("new dirs", justify="right")
@@ -228,25 +221,20 @@ def reproduce(
     measured value with its 95 % CI beside the prediction and a verdict (docs/math/statistics.md).
     Exit status 1 when a claim does not hold.
     """
-    from mimflow.runs import list_reproductions, read_claims
-    from mimflow.runs import reproduce as run_reproduction
-
     console = _console()
     if name is None and not run_all:
-        for rep in list_reproductions():
+        for rep in runs.list_reproductions():
             console.print(f"[bold]{rep.name}[/bold]  {rep.description}")
         return
     if name is not None and run_all:
         raise MimflowError("give a reproduction NAME or --all, not both")
-    names = [rep.name for rep in list_reproductions()] if run_all else [name]
-    from mimflow.runs import check_out_dir
-
-    check_out_dir(out)  # before any work
+    names = [rep.name for rep in runs.list_reproductions()] if run_all else [name]
+    runs.check_out_dir(out)  # before any work
     report = {}
     for rep_name in names:
         start = time.perf_counter()
-        paths = run_reproduction(rep_name, out, quick=quick)
-        claims = read_claims(Path(out) / rep_name)
+        paths = runs.reproduce(rep_name, out, quick=quick)
+        claims = runs.read_claims(Path(out) / rep_name)
         report[rep_name] = {"files": [str(p) for p in paths], "claims": claims,
                             "seconds": time.perf_counter() - start}
         if not as_json:
@@ -265,9 +253,7 @@ def reproduce(
 
 
 def _claims_table(console, report) -> None:
-    from rich.table import Table
-
-    table = Table(title="claims checked by the reproductions (measured with its 95 % CI vs predicted)")
+    table = rich_table.Table(title="claims checked by the reproductions (measured with its 95 % CI vs predicted)")
     for col, justify in (("reproduction", "left"), ("claim", "left"), ("measured [95 % CI]", "right"),
                          ("predicted", "right"), ("verdict", "left")):
         table.add_column(col, justify=justify)
@@ -284,37 +270,18 @@ def _claims_table(console, report) -> None:
     console.print(table)
 
 
-# Run commands (issue 3): each is generated from its pydantic config model; add one line per command.
-from mimflow.cli._runs import add_run_command  # noqa: E402
-from mimflow.cli._sweep import SWEEP_CONTEXT, results_app  # noqa: E402
-from mimflow.cli._sweep import sweep as _sweep_command  # noqa: E402
-
+# Run commands (issue 3): each is generated from its pydantic config model (cli/_runs.py).
 # Every run command of the catalogue (runs/_catalogue.py), built on first use (cli/_lazy.py); `mimflow neurons
 # beta-c ...` / `mimflow neurons phase-diagram ...` are routed to the hidden neurons-* commands by main().
-for _entry in RUN_COMMAND_CATALOGUE:
+for _entry in runs.RUN_COMMANDS:
     add_lazy_run_command(app, _entry.name, _entry.description, hidden=_entry.hidden)
 NEURONS_SUBCOMMANDS = ("beta-c", "phase-diagram")
 app.command("sweep", context_settings=SWEEP_CONTEXT)(_sweep_command)
 app.add_typer(results_app, name="results")
 
 
-def _click_exceptions():
-    """``(ClickException, Abort, Exit)`` as typer raises them.
-
-    typer >= 0.20 vendors its own click (``typer._click``) with ``Abort``/``Exit`` in
-    ``typer.exceptions``; older typer raises the click package's classes.
-    """
-    try:
-        from typer._click.exceptions import ClickException  # type: ignore[import-not-found]
-        from typer.exceptions import Abort, Exit  # type: ignore[attr-defined]
-    except ImportError:  # pragma: no cover - older typer
-        from click.exceptions import Abort, ClickException, Exit
-    return ClickException, Abort, Exit
-
-
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
-    click_exception, abort, exit_ = _click_exceptions()
     command = typer.main.get_command(app)
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) >= 2 and args[0] == "neurons" and args[1] in NEURONS_SUBCOMMANDS:
@@ -323,18 +290,16 @@ def main(argv: list[str] | None = None) -> None:
         result = command.main(args=argv, prog_name="mimflow", standalone_mode=False)
     except MimflowError as exc:
         _fail(str(exc))
-    except abort:
+    except Abort:
         _fail("aborted")
-    except click_exception as exc:  # usage errors: unknown option, missing argument, bad type
+    except ClickException as exc:  # usage errors: unknown option, missing argument, bad type
         _fail(" ".join(exc.format_message().split()))
-    except exit_ as exc:
+    except Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         _fail("interrupted")
     except Exception as exc:  # out of memory in the backend: one line, not a traceback
-        from mimflow.runs import out_of_memory_message
-
-        message = out_of_memory_message(exc)
+        message = runs.out_of_memory_message(exc)
         if message is None:
             raise
         _fail(message)

@@ -10,11 +10,20 @@ defaults < ``--config`` < ``--set`` < field options.
 from __future__ import annotations
 
 import inspect
+import json
 import sys
 from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
+
+from mimflow import __version__, runs  # runs: a lazy package (pydantic is imported when a command is built)
+from mimflow._errors import MimflowError
+from mimflow._lazy_exports import lazy_module
+
+rich_console = lazy_module("rich.console")
+rich_progress = lazy_module("rich.progress")
+rich_table = lazy_module("rich.table")
 
 
 def _param_name(key: str) -> str:
@@ -27,36 +36,28 @@ def _flag(key: str) -> str:
 
 def resolve_cli_config(command, tokens_values: dict[str, str], config_file: Optional[Path], sets: list[str]):
     """The validated config of ``command`` from a file, ``--set`` entries and field options (text)."""
-    from mimflow.runs import load_run_config_file, parse_command_args
-
-    file_layer = load_run_config_file(command, config_file) if config_file is not None else None
+    file_layer = runs.load_run_config_file(command, config_file) if config_file is not None else None
     tokens: list[str] = []
     for entry in sets:
         tokens += ["--set", entry]
-    set_values, _ = parse_command_args(command, tokens, sweep=False)
+    set_values, _ = runs.parse_command_args(command, tokens, sweep=False)
     option_tokens: list[str] = []
     for key, text in tokens_values.items():
         option_tokens.append(f"--{key}={text}")
-    option_values, _ = parse_command_args(command, option_tokens, sweep=False)
+    option_values, _ = runs.parse_command_args(command, option_tokens, sweep=False)
     return command.make_config(file_layer, set_values, option_values)
 
 
 def show_config_text(command, config) -> str:
-    from mimflow import __version__
-    from mimflow.runs import config_dict, config_to_toml
-
-    return config_to_toml(config_dict(config),
+    return runs.config_to_toml(runs.config_dict(config),
                           header=f"{command.name} config (mimflow {__version__}); run it with: "
                                  f"mimflow {command.name} --config FILE")
 
 
 def add_run_command(app: typer.Typer, name: str, *, hidden: bool = False) -> None:
     """Register ``mimflow NAME`` for the run command ``name`` on ``app`` (``hidden``: not listed in ``--help``)."""
-    from mimflow.runs import config_fields
-    from mimflow.runs import get_run_command
-
-    command = get_run_command(name)
-    fields = config_fields(command.config_model)
+    command = runs.get_run_command(name)
+    fields = runs.config_fields(command.config_model)
     params = []
     for key in command.positional:
         spec = fields[key]
@@ -126,25 +127,18 @@ def run_and_print(command, config, *, out: Optional[Path], as_json: bool, plot: 
     so a bad output path costs no computation; a figure that cannot be written at the end is one error
     line after the summary is printed (and, with ``--out``, after the run is stored).
     """
-    import json
-
-    from mimflow.runs import check_out_dir, check_plot_path
-
     if out is not None:
-        check_out_dir(out)
+        runs.check_out_dir(out)
     if plot is not None:
-        check_plot_path(plot)
+        runs.check_plot_path(plot)
     info: dict[str, Any] = {}
     with _progress_bar(command.name) as progress:
         if out is not None:
-            from mimflow.runs import load_run
-            from mimflow.runs import run_and_store
-
-            rid, path, reused = run_and_store(command.name, config, out, progress=progress)
+            rid, path, reused = runs.run_and_store(command.name, config, out, progress=progress)
             stored = json.loads((path / "result.json").read_text())
             summary = stored.get("summary", {})
             info = {"run_id": rid, "path": str(path), "reused": reused}
-            dataset = load_run(path)["dataset"] if plot is not None else None
+            dataset = runs.load_run(path)["dataset"] if plot is not None else None
         else:
             result = command.run(config, progress=progress)
             summary, dataset = result.summary, result.dataset
@@ -159,29 +153,20 @@ def run_and_print(command, config, *, out: Optional[Path], as_json: bool, plot: 
             plot_error = f"cannot write the figure {str(plot)!r} ({exc.strerror or exc})"
     _print_summary(command, summary, info, as_json)
     if plot_error is not None:
-        from mimflow._errors import MimflowError
-
         keep = (f"; the run is stored in {info['path']}: rerun the same command with --out {out} to plot it"
                 if "path" in info else "; the summary above is complete")
         raise MimflowError(plot_error + keep)
 
 
 def _print_summary(command, summary: dict, info: dict, as_json: bool) -> None:
-    import json
-
-    from mimflow.runs import to_jsonable
-
     if as_json:
-        sys.stdout.write(json.dumps(to_jsonable({**summary, **info})) + "\n")
+        sys.stdout.write(json.dumps(runs.to_jsonable({**summary, **info})) + "\n")
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    table = Table(title=f"{command.name}")
+    console = rich_console.Console()
+    table = rich_table.Table(title=f"{command.name}")
     table.add_column("quantity")
     table.add_column("value", justify="right")
-    for key, value in to_jsonable(summary).items():
+    for key, value in runs.to_jsonable(summary).items():
         table.add_row(key, _short(value))
     console.print(table)
     if "run_id" in info:
@@ -199,13 +184,12 @@ class _progress_bar:
         self._progress = None
 
     def __enter__(self):
-        from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-        console = Console(stderr=True)
+        console = rich_console.Console(stderr=True)
         if console.is_terminal:
-            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                                      TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True)
+            columns = (rich_progress.TextColumn("{task.description}"), rich_progress.BarColumn(),
+                       rich_progress.TextColumn("{task.percentage:>3.0f}%"), rich_progress.TimeElapsedColumn(),
+                       rich_progress.TimeRemainingColumn())
+            self._progress = rich_progress.Progress(*columns, console=console, transient=True)
             self._progress.start()
             self._task = self._progress.add_task(self.name, total=1.0)
         return self

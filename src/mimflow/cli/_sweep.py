@@ -9,7 +9,13 @@ from typing import Any, List, Optional
 
 import typer
 
+from mimflow import runs  # a lazy package: each name imports its module on first use
 from mimflow._errors import MimflowError
+from mimflow._lazy_exports import lazy_module
+
+rich_console = lazy_module("rich.console")
+rich_progress = lazy_module("rich.progress")
+rich_table = lazy_module("rich.table")
 
 SWEEP_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}
 
@@ -24,14 +30,12 @@ results_app = typer.Typer(
 
 
 def _parse_cluster_options(entries: list[str]) -> dict[str, Any]:
-    from mimflow.runs import parse_value
-
     out: dict[str, Any] = {}
     for entry in entries:
         key, eq, value = entry.partition("=")
         if not eq or not key.strip():
             raise MimflowError(f"--cluster-option takes KEY=VALUE (e.g. queue=short), got {entry!r}")
-        out[key.strip()] = parse_value(value.strip())
+        out[key.strip()] = runs.parse_value(value.strip())
     return out
 
 
@@ -62,41 +66,34 @@ def sweep(
     The command's own options are those of `mimflow COMMAND --help`, e.g.
     `mimflow sweep hermite-mc relu,tanh --n 1000,10000 --seeds 8 --out runs/`.
     """
-    from mimflow.runs import get_run_command
-    from mimflow.runs import load_run_config_file, load_sweep_file, parse_command_args, plan_sweep
-
     settings: dict[str, Any] = {}
     layers: list = []
     axes: dict[str, list] = {}
     if target.endswith(".toml") or (Path(target).is_file() and not target.isidentifier()):
-        command, file_base, axes, settings = load_sweep_file(target)
+        command, file_base, axes, settings = runs.load_sweep_file(target)
         layers.append(file_base)
     else:
-        command = get_run_command(target)
+        command = runs.get_run_command(target)
     if config is not None:
-        layers.append(load_run_config_file(command, config))
-    values, cli_axes = parse_command_args(command, args or [], sweep=True)
+        layers.append(runs.load_run_config_file(command, config))
+    values, cli_axes = runs.parse_command_args(command, args or [], sweep=True)
     for key in values:
         axes.pop(key, None)  # a single value on the command line fixes a grid axis
     axes.update(cli_axes)
     layers.append(values)
 
     if show_config:
-        from mimflow.runs import config_dict, config_to_toml, unflatten
-
         base_cfg = command.make_config(*layers)
-        text = config_to_toml({"command": command.name, **config_dict(base_cfg), "grid": unflatten(axes),
+        text = runs.config_to_toml({"command": command.name, **runs.config_dict(base_cfg), "grid": runs.unflatten(axes),
                                **({"sweep": settings} if settings else {})},
-                              header=f"sweep of {command.name}: mimflow sweep FILE.toml --out DIR")
+                                   header=f"sweep of {command.name}: mimflow sweep FILE.toml --out DIR")
         sys.stdout.write(text)
         return
 
     out = out if out is not None else (Path(settings["out"]) if "out" in settings else None)
     if out is None:
         raise MimflowError("pass --out DIR (the results folder), or set out in the [sweep] table of the file")
-    from mimflow.runs import check_out_dir
-
-    check_out_dir(out)  # before any work: a folder that cannot be written costs no computation
+    runs.check_out_dir(out)  # before any work: a folder that cannot be written costs no computation
     if slurm is not None and pbs is not None:
         raise MimflowError("pass only one of --slurm and --pbs")
     local = local if local is not None else settings.get("local")
@@ -113,16 +110,12 @@ def sweep(
     retries = retries if retries is not None else int(settings.get("retries", 2))
     batch = batch if batch is not None else settings.get("batch")
 
-    plan = plan_sweep(command.name, *layers, axes=axes)
-    from mimflow.runs import run_sweep
-
+    plan = runs.plan_sweep(command.name, *layers, axes=axes)
     with _SweepDisplay(as_json) as display:
-        report = run_sweep(plan, out, local=local, scheduler=scheduler, jobqueue=jobqueue, jobs=jobs,
+        report = runs.run_sweep(plan, out, local=local, scheduler=scheduler, jobqueue=jobqueue, jobs=jobs,
                            cluster_options=options, retries=retries, batch_size=batch, on_event=display.event)
     if as_json:
-        from mimflow.runs import to_jsonable
-
-        sys.stdout.write(json.dumps(to_jsonable(report.to_json())) + "\n")
+        sys.stdout.write(json.dumps(runs.to_jsonable(report.to_json())) + "\n")
     if report.failed:
         sys.stderr.write(
             f"mimflow: error: {len(report.failed)} of {report.total} runs failed (errors above and in "
@@ -135,10 +128,8 @@ class _SweepDisplay:
     """A rich progress bar with ETA; one line per finished or failed run."""
 
     def __init__(self, as_json: bool):
-        from rich.console import Console
-
-        self.console = Console(stderr=as_json, highlight=False)
-        self.err = Console(stderr=True, highlight=False)
+        self.console = rich_console.Console(stderr=as_json, highlight=False)
+        self.err = rich_console.Console(stderr=True, highlight=False)
         self.progress = None
         self.task = None
 
@@ -154,8 +145,6 @@ class _SweepDisplay:
         return " ".join(f"{k}={v}" for k, v in axes.items()) or "(single run)"
 
     def event(self, kind: str, **info) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
         if kind == "plan" and not info["to_run"]:
             self.console.print(f"{info['total']} runs, all already stored: nothing to run")
         elif kind == "plan":
@@ -164,8 +153,10 @@ class _SweepDisplay:
                 f"in {info['tasks']} tasks on {info['where']}"
             )
             if info["to_run"]:
-                self.progress = Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                         TextColumn("eta"), TimeRemainingColumn(), console=self.console)
+                columns = (rich_progress.TextColumn("sweep"), rich_progress.BarColumn(), rich_progress.MofNCompleteColumn(),
+                           rich_progress.TimeElapsedColumn(), rich_progress.TextColumn("eta"),
+                           rich_progress.TimeRemainingColumn())
+                self.progress = rich_progress.Progress(*columns, console=self.console)
                 self.progress.start()
                 self.task = self.progress.add_task("sweep", total=info["to_run"])
         elif kind == "run":
@@ -197,21 +188,16 @@ def results_list(
     as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
 ):
     """Runs in DIR with their axes, status and scalars; corrupt or foreign entries are reported and skipped."""
-    from mimflow.runs import list_runs
-
-    listing = list_runs(out_dir)
+    listing = runs.list_runs(out_dir)
     if as_json:
         sys.stdout.write(json.dumps(listing.to_json()) + "\n")
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(highlight=False)
+    console = rich_console.Console(highlight=False)
     for command in sorted({r.command for r in listing.runs}):
-        runs = [r for r in listing.runs if r.command == command]
+        entries = [r for r in listing.runs if r.command == command]
         axes = listing.axes.get(command, [])
-        scalar_keys = list(dict.fromkeys(k for r in runs for k in r.scalars))[:4]
-        table = Table(title=f"{command}: {len(runs)} runs in {out_dir}")
+        scalar_keys = list(dict.fromkeys(k for r in entries for k in r.scalars))[:4]
+        table = rich_table.Table(title=f"{command}: {len(entries)} runs in {out_dir}")
         table.add_column("run id")
         table.add_column("status")
         for ax in axes:
@@ -219,7 +205,7 @@ def results_list(
         for key in scalar_keys:
             table.add_column(key, justify="right")
         table.add_column("seconds", justify="right")
-        for r in runs:
+        for r in entries:
             status = {"complete": "complete", "failed": "[red]failed[/red]", "pending": "[yellow]pending[/yellow]",
                       "damaged": "[red]damaged[/red]", "unverified": "[yellow]unverified[/yellow]",
                       "outdated": "[yellow]outdated[/yellow]"}.get(r.status, r.status)
@@ -229,14 +215,14 @@ def results_list(
             row.append("" if r.wall_seconds is None else f"{r.wall_seconds:.2f}")
             table.add_row(*row)
         console.print(table)
-        for r in runs:
+        for r in entries:
             if r.status in ("failed", "damaged", "unverified", "outdated"):
                 console.print(f"{r.status} {r.run_id}: {r.error}", markup=False)
     if not listing.runs:
         console.print(f"no runs in {out_dir}")
     counts = listing.counts()
     console.print(", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "0 runs")
-    err = Console(stderr=True, highlight=False)
+    err = rich_console.Console(stderr=True, highlight=False)
     for p in listing.problems:
         err.print(f"warning: {p['path']}: {p['problem']}", markup=False)
 
@@ -257,13 +243,9 @@ def results_export(
     command: Optional[str] = typer.Option(None, "--command", help="which command's runs (when DIR holds several)"),
 ):
     """Export the good runs of DIR to one file (the format comes from the suffix); damaged runs are named and left out."""
-    from rich.console import Console
-
-    from mimflow.runs import export_runs
-
-    report = export_runs(out_dir, to, command=command)
-    Console(highlight=False).print(f"exported {len(report.exported)} runs to {report.path}")
-    err = Console(stderr=True, highlight=False)
+    report = runs.export_runs(out_dir, to, command=command)
+    rich_console.Console(highlight=False).print(f"exported {len(report.exported)} runs to {report.path}")
+    err = rich_console.Console(stderr=True, highlight=False)
     for s in report.skipped:
         err.print(f"warning: not exported: {s['run_id']} ({s['status']}): {s['reason']}", markup=False)
     for s in report.flagged:
@@ -280,9 +262,7 @@ def results_verify(
     Damaged runs are recomputed by the next sweep or run command on DIR (the damaged folder is moved
     to DIR/_damaged/). Runs stored before manifests are opened instead and reported as unverified.
     """
-    from mimflow.runs import list_runs
-
-    listing = list_runs(out_dir)
+    listing = runs.list_runs(out_dir)
     stored = [r for r in listing.runs if r.status in ("complete", "unverified", "outdated", "damaged")]
     bad = [r for r in stored if r.status == "damaged"]
     if as_json:
@@ -292,9 +272,7 @@ def results_verify(
                                      "unverified": [r.run_id for r in stored if r.status == "unverified"],
                                      "outdated": [r.run_id for r in stored if r.status == "outdated"]}) + "\n")
     else:
-        from rich.console import Console
-
-        console = Console(highlight=False)
+        console = rich_console.Console(highlight=False)
         for r in stored:
             if r.status != "complete":
                 console.print(f"{r.status} {r.run_id}: {r.error}", markup=False)

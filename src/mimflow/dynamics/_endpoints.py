@@ -78,11 +78,13 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scipy.special import betaincinv
 
 from mimflow import _jax  # noqa: F401
 from mimflow._errors import MimflowError, check_finite
 from mimflow.dynamics._flows import OverlapFlow
-from mimflow.dynamics._solve import stop_loss_for
+from mimflow.dynamics._initial import haar_overlaps_batch
+from mimflow.dynamics._solve import solve_flow, stop_loss_for
 
 LABELS = ("global minimum", "spurious minimum", "local minimum", "saddle", "degenerate saddle", "degenerate",
           "not stationary")
@@ -211,7 +213,7 @@ def _energy(flow: OverlapFlow) -> float:
 
 
 def _polynomial_degree(flow: OverlapFlow) -> int:
-    return flow.degree * (2 if flow.algorithm == "two-timescale" else 1)
+    return flow.degree * (2 if flow.geometry == "grassmann" else 1)  # a polynomial of M M^T on the Grassmannian
 
 
 def classify_end_point(
@@ -249,7 +251,10 @@ def classify_end_point(
         check_finite(name, tol)
         if tol < 0:
             raise MimflowError(f"{name} must be >= 0, got {tol}")
-    grassmann = flow.algorithm == "two-timescale"
+    if flow.geometry not in ("grassmann", "stiefel"):
+        raise MimflowError(f"end points are classified on the Grassmannian or the Stiefel manifold, not for the "
+                           f"{flow.geometry} geometry of the {flow.algorithm} flow")
+    grassmann = flow.geometry == "grassmann"
     W_star, W, M = equivalent_frame(M, snap)
     basis = _tangent_basis(W, grassmann)
     Q, n_sym = _symmetry_complement(W, flow.r, basis, grassmann)
@@ -339,11 +344,6 @@ def trap_probability(flow: OverlapFlow, d: int, seeds, *, t_max: float, key=None
     Returns:
         :class:`TrapProbability` with a binomial standard error.
     """
-    from scipy.stats import beta as beta_dist
-
-    from mimflow.dynamics._initial import haar_overlaps_batch
-    from mimflow.dynamics._solve import solve_flow
-
     seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
     if seeds.size == 0:
         raise MimflowError("trap_probability needs at least one seed")
@@ -354,7 +354,7 @@ def trap_probability(flow: OverlapFlow, d: int, seeds, *, t_max: float, key=None
     n = len(labels)
     trapped = sum(e.spurious for e in ends)
     prob = trapped / n
-    upper = 1.0 if trapped == n else float(beta_dist.ppf(0.95, trapped + 1, n - trapped))
+    upper = 1.0 if trapped == n else float(betaincinv(trapped + 1, n - trapped, 0.95))  # the beta quantile
     counts = {label: labels.count(label) for label in LABELS if label in labels}
     return TrapProbability(prob, math.sqrt(prob * (1.0 - prob) / n), upper, n, counts, labels, ends, traj,
                            int(d), float(t_max))

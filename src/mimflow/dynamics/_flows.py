@@ -36,6 +36,11 @@ the Stiefel gradient flow (embedded metric) written in overlaps (docs/math/plant
 
 Single index checks (docs/math/grassmannian-flow.md §1.4): two-timescale :math:`\dot m = (1-m^2)\sum_k k\alpha_k^2 m^{2k-1}`,
 planted :math:`\dot m = (1-m^2)\sum_k k\alpha_k^2 m^{k-1}`.
+
+Every population limit of :mod:`mimflow.training` is an :class:`OverlapFlow`: the correlation-loss
+neurons of docs/math/neurons.md §2.2 are built by :func:`~mimflow.dynamics.correlation_flow`
+(:mod:`mimflow.dynamics._correlation`), and :func:`~mimflow.dynamics.make_flow` looks any of them up
+by name (:data:`~mimflow.dynamics.FLOWS`).
 """
 
 from __future__ import annotations
@@ -49,10 +54,12 @@ import numpy as np
 
 from mimflow import _jax  # noqa: F401
 from mimflow._errors import MimflowError
-from mimflow.hermite import MultivariateSpectrum, ridge_factors
 from mimflow.dynamics._polynomial import correlation_polynomial
+from mimflow.hermite import HermiteSpectrum, MultivariateSpectrum, multi_indices, ridge_factors
 
-ALGORITHMS = ("two-timescale", "planted")
+GEOMETRIES = ("grassmann", "stiefel", "sphere")
+"""How the student is constrained: Grassmannian (``W`` up to rotations, two-timescale), Stiefel
+(``W^T W = I``, planted) or each column on the sphere (correlation neurons)."""
 
 
 def shrink_spectrum(spectrum: MultivariateSpectrum, ridge: float, kernel_decay: float = 0.5) -> MultivariateSpectrum:
@@ -70,29 +77,36 @@ def shrink_spectrum(spectrum: MultivariateSpectrum, ridge: float, kernel_decay: 
 
 @dataclass(frozen=True, eq=False)
 class OverlapFlow:
-    r"""A population gradient flow in overlap space (final; build with :func:`two_timescale_flow` or :func:`planted_flow`).
+    r"""A population gradient flow in overlap space (final; build with :func:`make_flow` or one of the builders).
+
+    The state is the overlap matrix :math:`M = W_*^T W` (``(r, p)``); every flow, whatever the
+    algorithm it is the limit of, is solved by :func:`~mimflow.dynamics.solve_flow`.
 
     Attributes:
-        algorithm: ``"two-timescale"`` or ``"planted"``.
-        r: teacher rank; ``p``: student rank.
-        spectrum: the (possibly ridge-shrunk) truncated spectrum driving the flow.
-        truncation_tail: energy of ``f*`` above the truncation degree (not seen by the flow).
+        algorithm: the name it is registered under in :data:`~mimflow.dynamics.FLOWS`.
+        r: teacher rank (rows of ``M``); ``p``: student rank (columns of ``M``).
         loss: ``M (r, p) -> scalar`` (jit-able, differentiable).
         vector_field: ``M (r, p) -> dM/dt (r, p)``.
+        geometry: one of :data:`GEOMETRIES`, the constraint the flow preserves.
+        degree: truncation degree of the spectrum driving the flow.
+        spectrum: the (possibly ridge-shrunk) truncated spectrum driving the flow (``None`` when the
+            flow is given by other coefficients, e.g. :func:`~mimflow.dynamics.correlation_flow` of two links).
+        truncation_tail: energy of ``f*`` above the truncation degree (not seen by the flow).
+        ridge: ridge of the link fit (two-timescale).
+        zero_minimum: the minimum of ``loss`` is known to be 0 (a run may stop once it is reached).
     """
 
     algorithm: str
     r: int
     p: int
-    spectrum: MultivariateSpectrum = field(repr=False)
-    truncation_tail: float
     loss: Callable = field(repr=False)
     vector_field: Callable = field(repr=False)
+    geometry: str = "stiefel"
+    degree: int = 0
+    spectrum: MultivariateSpectrum | None = field(default=None, repr=False)
+    truncation_tail: float = 0.0
     ridge: float = 0.0
-
-    @property
-    def degree(self) -> int:
-        return self.spectrum.degree
+    zero_minimum: bool = False
 
     def flat_vector_field(self, y: jax.Array) -> jax.Array:
         """The vector field on the flattened state ``y = M.reshape(-1)``."""
@@ -102,9 +116,8 @@ class OverlapFlow:
         return self.loss(y.reshape(self.r, self.p))
 
 
-def _as_multivariate(spectrum) -> MultivariateSpectrum:
-    from mimflow.hermite import HermiteSpectrum, multi_indices
-
+def as_multivariate(spectrum) -> MultivariateSpectrum:
+    """A :class:`~mimflow.hermite.MultivariateSpectrum` (a one-variable spectrum becomes ``r = 1``)."""
     if isinstance(spectrum, MultivariateSpectrum):
         return spectrum
     if isinstance(spectrum, HermiteSpectrum):
@@ -112,6 +125,16 @@ def _as_multivariate(spectrum) -> MultivariateSpectrum:
         return MultivariateSpectrum(1, K, multi_indices(1, K), np.asarray(spectrum.coefficients, float),
                                     spectrum.norm2, spectrum.tail, spectrum.method, spectrum.name)
     raise MimflowError(f"expected a Hermite spectrum, got {type(spectrum).__name__}")
+
+
+def spectrum_rank(spectrum: MultivariateSpectrum, rtol: float = 1e-8) -> int:
+    """Dimension of the subspace a link depends on: rank of ``sum_k unfold(S_k) unfold(S_k)^T``."""
+    sigma = np.zeros((spectrum.r, spectrum.r))
+    for k in range(1, spectrum.degree + 1):
+        S = spectrum.tensor(k).reshape(spectrum.r, -1)
+        sigma += S @ S.T
+    eig = np.linalg.eigvalsh(sigma)
+    return int(np.sum(eig > rtol**2 * max(float(np.sum(spectrum.values**2)), 1e-300)))
 
 
 def _check_spectrum_values(spectrum: MultivariateSpectrum) -> None:
@@ -124,7 +147,7 @@ def _check_spectrum_values(spectrum: MultivariateSpectrum) -> None:
 def two_timescale_flow(spectrum, *, student_rank: int | None = None, ridge: float = 0.0,
                        kernel_decay: float = 0.5) -> OverlapFlow:
     """The two-timescale Grassmannian flow of a link with the given (truncated) spectrum."""
-    spectrum = _as_multivariate(spectrum)
+    spectrum = as_multivariate(spectrum)
     _check_spectrum_values(spectrum)
     r = spectrum.r
     p = r if student_rank is None else student_rank
@@ -142,12 +165,15 @@ def two_timescale_flow(spectrum, *, student_rank: int | None = None, ridge: floa
         grad = jax.grad(loss)(M)
         return -(eye - M @ M.T) @ grad
 
-    return OverlapFlow("two-timescale", r, int(p), shrunk, float(spectrum.tail), loss, vector_field, float(ridge))
+    # global convergence when the student can hold every direction the link depends on (docs/math/grassmannian-flow.md §1.5)
+    return OverlapFlow("two-timescale", r, int(p), loss, vector_field, geometry="grassmann", degree=shrunk.degree,
+                       spectrum=shrunk, truncation_tail=float(spectrum.tail), ridge=float(ridge),
+                       zero_minimum=bool(p >= spectrum_rank(shrunk)))
 
 
 def planted_flow(spectrum, *, student_rank: int | None = None) -> OverlapFlow:
     """The planted Stiefel flow (link known and fixed; student rank must equal r)."""
-    spectrum = _as_multivariate(spectrum)
+    spectrum = as_multivariate(spectrum)
     _check_spectrum_values(spectrum)
     r = spectrum.r
     if student_rank is not None and student_rank != r:
@@ -166,38 +192,5 @@ def planted_flow(spectrum, *, student_rank: int | None = None) -> OverlapFlow:
         lam = M.T @ grad
         return -(grad - M @ (0.5 * (lam + lam.T)))
 
-    return OverlapFlow("planted", r, r, spectrum, float(spectrum.tail), loss, vector_field)
-
-
-_FLOW_CACHE: dict = {}
-_FLOW_CACHE_SIZE = 32
-
-
-def make_flow(algorithm: str, spectrum, *, student_rank: int | None = None, ridge: float = 0.0,
-              kernel_decay: float = 0.5) -> OverlapFlow:
-    """Build the flow named ``algorithm`` (``two-timescale`` or ``planted``).
-
-    Flows are cached by the content of their spectrum and parameters: the solver is compiled
-    per flow object, so an identical flow built again (the next run of a sweep, the same link in
-    a test) reuses the compiled code instead of compiling it anew.
-    """
-    spec = _as_multivariate(spectrum)
-    key = (algorithm, spec.r, spec.degree, spec.values.tobytes(), spec.multi_indices.tobytes(),
-           student_rank, float(ridge), float(kernel_decay))
-    if key in _FLOW_CACHE:
-        return _FLOW_CACHE[key]
-    flow = _build_flow(algorithm, spec, student_rank=student_rank, ridge=ridge, kernel_decay=kernel_decay)
-    if len(_FLOW_CACHE) >= _FLOW_CACHE_SIZE:
-        _FLOW_CACHE.pop(next(iter(_FLOW_CACHE)))
-    _FLOW_CACHE[key] = flow
-    return flow
-
-
-def _build_flow(algorithm: str, spectrum, *, student_rank, ridge, kernel_decay) -> OverlapFlow:
-    if algorithm == "two-timescale":
-        return two_timescale_flow(spectrum, student_rank=student_rank, ridge=ridge, kernel_decay=kernel_decay)
-    if algorithm == "planted":
-        if ridge:
-            raise MimflowError("ridge applies to the two-timescale link fit only: drop --ridge for --algorithm planted")
-        return planted_flow(spectrum, student_rank=student_rank)
-    raise MimflowError(f"unknown algorithm {algorithm!r}; known: {', '.join(ALGORITHMS)}")
+    return OverlapFlow("planted", r, r, loss, vector_field, geometry="stiefel", degree=spectrum.degree,
+                       spectrum=spectrum, truncation_tail=float(spectrum.tail), zero_minimum=True)

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import NamedTuple
 
+import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -44,8 +45,10 @@ import numpy as np
 from mimflow import _jax  # noqa: F401
 from mimflow._errors import MimflowError, check_finite
 from mimflow.dynamics._flows import OverlapFlow
+from mimflow.dynamics._initial import _check_dims
 from mimflow.dynamics._solve import stop_loss_for
 from mimflow.dynamics._trajectory import Trajectory
+from mimflow.targets import haar_stiefel
 
 FULL_SOLVERS = ("tsit5", "dopri8")
 RETRACTIONS = (None, "polar")
@@ -73,6 +76,11 @@ class FullFlowResult:
     def max_defect(self) -> float:
         return float(np.max(self.defect))
 
+    def to_dataset(self):
+        """:meth:`Trajectory.to_dataset` of the run (dims ``seed, t, i, j, k``) plus ``defect`` ``(t,)``
+        (``W_final``, d-dimensional, is left out)."""
+        return self.trajectory.to_dataset().assign(defect=(("t",), self.defect))
+
 
 class FullFlowInit(NamedTuple):
     """``W_star (d, r)``, ``W0 (d, p)`` and ``M0 = W_star^T W0 (r, p)`` (see :func:`full_flow_from_overlaps`)."""
@@ -82,16 +90,29 @@ class FullFlowInit(NamedTuple):
     M0: np.ndarray
 
 
+def _grassmann_descent(G, W, WtG):
+    return -(G - W @ WtG)
+
+
+def _stiefel_descent(G, W, WtG):
+    return -(G - W @ (0.5 * (WtG + WtG.T)))
+
+
+RIEMANNIAN_DESCENT = {"grassmann": _grassmann_descent, "stiefel": _stiefel_descent}
+"""Minus the Riemannian gradient ``(G, W, W^T G) -> dW/dt`` per geometry of the flow (module docstring)."""
+
+
 def full_vector_field(flow: OverlapFlow, W_star: jax.Array):
     r"""``W (d, p) -> dW/dt (d, p)``: the d-dimensional Riemannian gradient flow of ``flow`` (module docstring)."""
+    if flow.geometry not in RIEMANNIAN_DESCENT:
+        raise MimflowError(f"the full flow is written for orthonormal students ({', '.join(RIEMANNIAN_DESCENT)}), "
+                           f"not for the {flow.geometry} geometry of the {flow.algorithm} flow")
     grad_M = jax.grad(flow.loss)
+    descent = RIEMANNIAN_DESCENT[flow.geometry]
 
     def vector_field(W):
         G = W_star @ grad_M(W_star.T @ W)  # Euclidean gradient of L(W) = loss(W*^T W)
-        WtG = W.T @ G
-        if flow.algorithm == "two-timescale":
-            return -(G - W @ WtG)
-        return -(G - W @ (0.5 * (WtG + WtG.T)))
+        return descent(G, W, W.T @ G)
 
     return vector_field
 
@@ -107,15 +128,11 @@ def _polar(W):
 
 
 def _diffrax_solver(name: str):
-    import diffrax
-
     return {"tsit5": diffrax.Tsit5, "dopri8": diffrax.Dopri8}[name]()
 
 
 @partial(jax.jit, static_argnames=("flow", "solver", "max_steps"))
 def _solve_polar(flow, W_star, W0, ts, solver, rtol, atol, max_steps):
-    import diffrax
-
     vf = full_vector_field(flow, W_star)
     term = diffrax.ODETerm(lambda t, W, args: vf(W))
 
@@ -138,8 +155,6 @@ def _solve_polar(flow, W_star, W0, ts, solver, rtol, atol, max_steps):
 
 @partial(jax.jit, static_argnames=("flow", "solver", "max_steps"))
 def _solve_plain(flow, W_star, W0, ts, solver, rtol, atol, max_steps):
-    import diffrax
-
     vf = full_vector_field(flow, W_star)
     sol = diffrax.diffeqsolve(
         diffrax.ODETerm(lambda t, W, args: vf(W)), _diffrax_solver(solver), t0=ts[0], t1=ts[-1], dt0=None, y0=W0,
@@ -273,9 +288,6 @@ def full_flow_from_overlaps(flow: OverlapFlow, d: int, M0=None, *, key) -> FullF
         M0: optional ``(r, p)`` overlaps.
         key: JAX PRNG key.
     """
-    from mimflow.targets import haar_stiefel
-    from mimflow.dynamics._initial import _check_dims
-
     _check_dims(d, flow.r, flow.p)
     r, p = flow.r, flow.p
     W_star = np.zeros((d, r))

@@ -14,8 +14,13 @@ singular values crosses.
 
 from __future__ import annotations
 
+from functools import partial
+
+import jax
+import jax.numpy as jnp
 import numpy as np
 
+from mimflow.dynamics._rosenbrock import rosenbrock_solve_batch
 from mimflow.dynamics._trajectory import Trajectory
 
 DEFAULT_THRESHOLD = 0.5
@@ -71,8 +76,6 @@ def direction_escape_times(traj: Trajectory, threshold: float = DEFAULT_THRESHOL
 
 
 def _refine(flow, traj: Trajectory, sv: np.ndarray, coarse: np.ndarray, threshold: float, refine: int) -> np.ndarray:
-    import jax.numpy as jnp
-
     above = sv >= threshold
     first = np.argmax(above, axis=-1)  # (S, k)
     todo = np.argwhere(np.isfinite(coarse) & (first > 0))
@@ -96,26 +99,13 @@ def _refine(flow, traj: Trajectory, sv: np.ndarray, coarse: np.ndarray, threshol
     return out
 
 
-def _make_refine_jit():
-    from functools import partial
-
-    import jax
-
-    import jax.numpy as jnp
-
-    from mimflow.dynamics._rosenbrock import rosenbrock_solve_batch
-
-    @partial(jax.jit, static_argnames=("flow",))
-    def run(flow, y0, durations, u, rtol, atol):
-        # the flow is autonomous: integrate y' = Δt_b F(y) on the common grid u in (0, 1]
-        ys, _ = rosenbrock_solve_batch(flow.flat_vector_field, flow.flat_loss, y0, u, time_scale=durations,
-                                       rtol=rtol, atol=atol)
-        return ys
-
-    return run
-
-
-_refine_jit = _make_refine_jit()
+@partial(jax.jit, static_argnames=("flow",))
+def _refine_jit(flow, y0, durations, u, rtol, atol):
+    # the flow is autonomous: integrate y' = Δt_b F(y) on the common grid u in (0, 1]
+    # stop_loss = -inf: no stop on the loss (it may be negative, e.g. the correlation flow)
+    ys, _ = rosenbrock_solve_batch(flow.flat_vector_field, flow.flat_loss, y0, u, time_scale=durations,
+                                   rtol=rtol, atol=atol, stop_loss=-jnp.inf)
+    return ys
 
 
 def saddle_escape_times(traj: Trajectory, directions_per_saddle, threshold: float = DEFAULT_THRESHOLD, *,

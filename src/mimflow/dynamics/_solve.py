@@ -11,13 +11,14 @@ from __future__ import annotations
 import time
 from functools import partial
 
+import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from mimflow import _jax  # noqa: F401
 from mimflow._errors import MimflowError, check_finite
-from mimflow.dynamics._flows import OverlapFlow
+from mimflow.dynamics._flows import OverlapFlow, spectrum_rank
 from mimflow.dynamics._rosenbrock import STATUS_MAX_STEPS, STATUS_NONFINITE, STATUS_STOPPED, rosenbrock_solve_batch
 from mimflow.dynamics._trajectory import Trajectory
 
@@ -26,24 +27,20 @@ SOLVERS = ("rosenbrock", "kvaerno5")
 
 def relevant_rank(flow: OverlapFlow, rtol: float = 1e-8) -> int:
     """Dimension of the subspace the link depends on: rank of ``sum_k unfold(S_k) unfold(S_k)^T``."""
-    spec = flow.spectrum
-    sigma = np.zeros((spec.r, spec.r))
-    for k in range(1, spec.degree + 1):
-        S = spec.tensor(k).reshape(spec.r, -1)
-        sigma += S @ S.T
-    eig = np.linalg.eigvalsh(sigma)
-    return int(np.sum(eig > rtol**2 * max(float(np.sum(spec.values**2)), 1e-300)))
+    if flow.spectrum is None:
+        raise MimflowError(f"the {flow.algorithm} flow was built from coefficients, not from a link's spectrum")
+    return spectrum_rank(flow.spectrum, rtol)
 
 
 def stop_loss_for(flow: OverlapFlow, rel_tol: float = 1e-10) -> float:
     """Loss below which a run has converged, or ``-1`` when the minimum is not known to be 0.
 
     The minimum is 0 for the planted flow and for the two-timescale flow whose student rank is
-    at least the dimension the link depends on (global convergence, docs/math/grassmannian-flow.md §1.5).
+    at least the dimension the link depends on (global convergence, docs/math/grassmannian-flow.md §1.5):
+    ``flow.zero_minimum``, set by its builder.
     """
-    total = float(np.sum(flow.spectrum.values[1:] ** 2))
-    if flow.algorithm == "planted" or flow.p >= relevant_rank(flow):
-        return rel_tol * total
+    if flow.zero_minimum:
+        return rel_tol * float(np.sum(flow.spectrum.values[1:] ** 2))
     return -1.0
 
 
@@ -85,7 +82,7 @@ def solve_flow(
     """Integrate ``flow`` from each initial overlap in ``M0`` (shape ``(S, r, p)``) up to ``t_max``.
 
     Args:
-        flow: from :func:`two_timescale_flow` / :func:`planted_flow`.
+        flow: any :class:`OverlapFlow` (:func:`make_flow`; two-timescale, planted, correlation).
         M0: ``(S, r, p)`` (or ``(r, p)`` for one run) initial overlaps, e.g. from
             :func:`haar_overlaps_batch`.
         t_max: final time (units of docs/math/grassmannian-flow.md §1.4).
@@ -119,8 +116,10 @@ def solve_flow(
     start = time.perf_counter()
     y0 = jnp.asarray(M0.reshape(S, -1))
     if solver == "rosenbrock":
+        # minimum unknown: never stop on the loss (-inf, since a loss may be negative, e.g. correlation)
+        solver_stop = stop if stop > 0 else -np.inf
         ys, losses, state = _solve_batch(flow, y0, jnp.asarray(ts[1:]), jnp.float64(rtol), jnp.float64(atol),
-                                         jnp.float64(stop), int(max_steps))
+                                         jnp.float64(solver_stop), int(max_steps))
         ys, losses = np.asarray(ys), np.asarray(losses)
         status, t_stop, n_steps = np.asarray(state.status), np.asarray(state.t), np.asarray(state.steps)
     elif solver == "kvaerno5":
@@ -150,8 +149,6 @@ def solve_flow(
 
 @partial(jax.jit, static_argnames=("flow", "rtol", "atol", "stop", "max_steps"))
 def _kvaerno5_one(flow, y, ts, rtol, atol, stop, max_steps):
-    import diffrax
-
     term = diffrax.ODETerm(lambda t, state, args: flow.flat_vector_field(state))
     event = diffrax.Event(lambda t, state, args, **kw: flow.flat_loss(state) < stop) if stop > 0 else None
     sol = diffrax.diffeqsolve(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
+import xarray as xr
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,6 @@ class Trajectory:
 
     def to_dataset(self):
         """An :class:`xarray.Dataset` with dims ``seed, t, i (teacher), j (student), k (singular value)``."""
-        import xarray as xr
-
         S, T, r, p = self.M.shape
         attrs = {
             "d": int(self.d),

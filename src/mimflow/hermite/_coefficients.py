@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mimflow._errors import MimflowError
-from mimflow.hermite._polynomials import _check_degree, hermite_normalized
+from mimflow.hermite._polynomials import check_degree, hermite_normalized
 from mimflow.hermite._quadrature import piecewise_gaussian_rule
 
 
@@ -75,7 +75,7 @@ def hermite_coefficients_by_quadrature(
     Raises:
         MimflowError: if ``fn`` returns non-finite values where the Gaussian has mass.
     """
-    k_max = _check_degree(k_max)
+    k_max = check_degree(k_max)
     z, w = quadrature_nodes(breakpoints, k_max)
     values = np.asarray(fn(z), dtype=np.float64).reshape(z.shape)
     weighted = np.where(w > 0, values, 0.0)

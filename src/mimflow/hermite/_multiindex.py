@@ -37,6 +37,7 @@ from functools import lru_cache
 import numpy as np
 
 from mimflow._errors import MimflowError
+from mimflow.hermite._coefficients import HermiteSpectrum
 
 
 @lru_cache(maxsize=None)
@@ -184,3 +185,31 @@ class MultivariateSpectrum:
             for b, v in zip(self.multi_indices, self.values)
             if abs(v) > threshold
         ]
+
+
+def as_multivariate(spectrum: HermiteSpectrum | MultivariateSpectrum) -> MultivariateSpectrum:
+    """View a 1-D :class:`HermiteSpectrum` as a :class:`MultivariateSpectrum` with ``r = 1``.
+
+    The coefficients ``c_0..c_K`` become ``values`` with multi-indices ``(0,), (1,), ..., (K,)``;
+    ``norm2``, ``tail``, ``method`` and ``name`` are kept. A :class:`MultivariateSpectrum` is
+    returned as it is.
+
+    Raises:
+        MimflowError: for anything else.
+
+    Example:
+        >>> s = as_multivariate(HermiteSpectrum(np.array([0.0, 1.0]), 1.0, 0.0, "closed-form", "z"))
+        >>> s.r, s.degree, s.multi_indices.tolist()
+        (1, 1, [[0], [1]])
+    """
+    if isinstance(spectrum, MultivariateSpectrum):
+        return spectrum
+    if isinstance(spectrum, HermiteSpectrum):
+        K = spectrum.degree
+        values = np.asarray(spectrum.coefficients, dtype=np.float64)
+        return MultivariateSpectrum(1, K, multi_indices(1, K), values, float(spectrum.norm2),
+                                    float(spectrum.tail), spectrum.method, spectrum.name)
+    raise MimflowError(
+        f"expected a HermiteSpectrum or MultivariateSpectrum, got {type(spectrum).__name__}: "
+        "build one with Link.spectrum(k_max) or mimflow.targets.multivariate_spectrum(link, k_max)"
+    )

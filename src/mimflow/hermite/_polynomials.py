@@ -33,7 +33,8 @@ MAX_DEGREE = 400
 """Largest degree accepted by the evaluators (a guard against typos such as ``k_max=10**6``)."""
 
 
-def _check_degree(k_max: int) -> int:
+def check_degree(k_max: int) -> int:
+    """``int(k_max)`` for an integer degree ``0 <= k_max <= MAX_DEGREE``; else a one-line :class:`MimflowError`."""
     if isinstance(k_max, bool) or not isinstance(k_max, (int, np.integer)):
         raise MimflowError(f"degree must be an integer, got {k_max!r}")
     if not 0 <= k_max <= MAX_DEGREE:
@@ -60,7 +61,7 @@ def hermite_normalized(z, k_max: int) -> jax.Array:
         >>> hermite_normalized(jnp.array(2.0), 2)  # 1, 2, (4 - 1)/sqrt(2)
         Array([1.        , 2.        , 2.12132034], dtype=float64)
     """
-    k_max = _check_degree(k_max)
+    k_max = check_degree(k_max)
     z = jnp.asarray(z, dtype=jnp.float64)
     h0 = jnp.ones_like(z)
     if k_max == 0:
@@ -94,7 +95,7 @@ def hermite_he(z, k_max: int) -> jax.Array:
         >>> hermite_he(jnp.array(2.0), 3)  # 1, z, z^2 - 1, z^3 - 3z
         Array([1., 2., 3., 2.], dtype=float64)
     """
-    k_max = _check_degree(k_max)
+    k_max = check_degree(k_max)
     scale = jnp.sqrt(jnp.exp(jax.scipy.special.gammaln(jnp.arange(k_max + 1.0) + 1.0)))
     h = hermite_normalized(z, k_max)
     return h * jnp.broadcast_to(scale, h.shape)

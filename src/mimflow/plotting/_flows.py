@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import matplotlib.ticker
 import numpy as np
 
 
@@ -81,6 +80,8 @@ def plot_escape_times_vs_d(ax, ds, medians, ci95, predicted_quantiles=None, *, e
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xticks(ds, [f"{int(d):d}" for d in ds])
+    import matplotlib.ticker  # lazy: importing mimflow.plotting must not import matplotlib
+
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("dimension $d$")
     ax.set_ylabel("escape time: median, 95 % CI")

@@ -60,7 +60,7 @@ def plot_samples_to_escape(ax, ds, rows: dict):
 
     ``rows``: ``{name: {"samples": (D, S), "median": (D,) (None: censored), "median_ci95": (D, 2),
     "predicted": (D,), "escape_slope": {"text": ...}, "predicted_exponent", "escaped_fraction"}}`` as
-    returned by :func:`mimflow.studies.train._reproductions.sample_complexity`.
+    returned by :func:`mimflow.studies.train.sample_complexity`.
     """
     ds = np.asarray(ds, dtype=float)
     for i, (name, row) in enumerate(rows.items()):

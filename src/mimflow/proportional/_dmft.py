@@ -24,11 +24,13 @@ For the power iteration ``s_k`` makes ``C_theta(k+1, k+1) = 1`` (deterministic i
 
 **Sample (r-side) process**, by Monte Carlo over ``N`` paths: ``(r*, w^0, w^1, ...)`` centred
 Gaussian with ``E r*^2 = 1``, ``E w^k r* = m_k``, ``E w^k w^s = C_theta(k, s)``; ``y = f(r*) + sigma eps``;
-``r^k = w^k - sum_{s<k} R_theta(k, s) g^s``. Each new ``w^k`` is drawn *conditionally on the stored
-past* ``(r*, w^0..w^{k-1})``: regression coefficients from the exact covariance by an eigenvalue
-pseudo-inverse (:mod:`._dmft_sampling`) plus fresh noise of the residual variance. A plain
-Cholesky factor fails here, because ``C_theta`` becomes singular as GD converges (``w^k -> w^{k-1}``).
-The kernels are sample means:
+``r^k = w^k - sum_{s<k} R_theta(k, s) g^s``. Each new ``w^k`` is generated in *square-root form*
+(docs/math/dmft.md §3.3.1, :mod:`._dmft_sampling`): ``w^k = m_k r* + sqrt(q_0 - m_0^2) A_k zeta +
+sqrt(alpha/N) sum_j (R_theta L_g)(k, j) xi_j``, with ``L_g`` the Gram-Schmidt factor of the paths' ``g``
+(``C_g = (alpha/N) L_g L_g^T``) and one fresh normal ``xi_j`` per path and direction: the Gaussian process
+of covariance ``C_theta`` exactly, with no inverse of the (near-singular, once GD converges) past
+covariance. (The regression on the past with an eigenvalue cutoff used before biased the long-time limit
+upward, issue 12 item 8.)
 The kernels are sample means:
 
 .. math::
@@ -42,19 +44,19 @@ Pathwise derivatives: ``dr^k/dr*`` goes forward (one stored row per step); the r
 ``G'`` (no ``(T, T, N)`` tensor). The sweep is blocked: within a block of ``BLOCK`` times it is
 sequential, across blocks it is one matrix product shared by all paths, so the ``O(T^3 N)`` cost
 runs at matrix-multiply speed; it runs one batch at a time so that a batch's arrays stay in cache.
-The whole step is one compiled function of static shapes (time axis padded to a multiple of
-``BLOCK`` and masked); only the small regression (``(k+1) x (k+1)`` eigenproblems) runs on the host,
-with OpenBLAS held to one thread (its threads otherwise fight XLA's and cost more than the step).
+The whole step, sampling included, is one compiled function of static shapes (time axis padded to a
+multiple of ``BLOCK`` and masked); nothing runs on the host between steps.
 
 **Cost** for ``T`` steps in all (power-iteration prefix ``K`` included) and ``N`` paths:
 ``O(T^3 N / 6)`` multiply-adds in the adjoint sweeps (the dominant term), ``O(T^2 N)`` for the rest
-of the r-side, ``O(T^3)`` per batch for the theta side, ``O(T^4)`` per batch for the host regression
-(independent of ``N``; it dominates for ``T`` of a few hundred and ``N <~ 10^4``); memory ``O(T N + T^2)``.
+of the r-side (sampling and Gram-Schmidt included), ``O(T^3)`` per batch for the theta side and the factor
+``R_theta L_g``; memory ``O(T N + T^2)``.
 
 **Error bars.** The paths are split into ``batches`` independent DMFT solutions (vmapped); the
 reported value is their mean and the error bar ``std / sqrt(batches)``, the standard error of the
-mean. The kernels' ``O(batches/N)`` bias is not in that error bar: BENCHMARKS.md and
-``tests/test_dmft.py`` measure it against closed forms and long GD runs.
+mean. The kernels' ``O(batches/N)`` bias is not in that error bar: BENCHMARKS.md (issue 12 item 8:
+not resolved between 250 and 2000 paths per batch) and ``tests/test_dmft.py`` measure it against closed
+forms, the fixed point and long GD runs.
 """
 
 from __future__ import annotations
@@ -70,7 +72,6 @@ import numpy as np
 from mimflow import _jax  # noqa: F401  (x64)
 from mimflow._errors import MimflowError
 from mimflow.proportional._dmft_convergence import long_time_diagnostic, tti_defect
-from mimflow.proportional._dmft_sampling import regression
 from mimflow.proportional._dmft_step import BLOCK, init_state, make_step
 from mimflow.proportional._population import test_error
 from mimflow.proportional._problem import _has_jump, shift_bound
@@ -155,9 +156,9 @@ def _pad_state(state: dict, old: int, new: int) -> dict:
     for name, x in state.items():
         pads = [(0, 0)] * x.ndim
         for ax in range(1, x.ndim):
-            if name in ("y", "fp", "Ty", "dTy"):
+            if name in ("y", "fp", "Ty", "dTy", "zeta"):
                 break
-            if ax == x.ndim - 1 and name in ("Z", "G", "D", "H"):
+            if ax == x.ndim - 1 and name in ("Z", "G", "D", "H", "Q"):
                 break  # the path axis
             if x.shape[ax] in (old, old + 1):
                 pads[ax] = (0, new - old)
@@ -244,7 +245,7 @@ def solve_dmft(problem, n_steps: int, *, paths: int = 20_000, batches: int = 10,
                 n_time = new_n
                 step = _make_step(problem, n_time, nu_estimator)
             key, sub = jax.random.split(key)
-            state, _ = step(state, k, False, shift, 1.0, True, q0, m0, *regression(state, k), jax.random.split(sub, batches))
+            state, _ = step(state, k, False, shift, 1.0, True, q0, m0, jax.random.split(sub, batches))
             k += 1
             K += 1
             C = np.asarray(state["Cth"][:, k - 1:k + 1, k - 1:k + 1]).mean(axis=0)
@@ -274,7 +275,7 @@ def solve_dmft(problem, n_steps: int, *, paths: int = 20_000, batches: int = 10,
     trains = []
     for t in range(n_steps + 1):
         key, sub = jax.random.split(key)
-        state, train = step(state, k, True, gd_a, gd_b, False, q0, m0, *regression(state, k), jax.random.split(sub, batches))
+        state, train = step(state, k, True, gd_a, gd_b, False, q0, m0, jax.random.split(sub, batches))
         trains.append(train)
         k += 1
         if progress is not None:

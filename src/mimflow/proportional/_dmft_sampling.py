@@ -1,104 +1,85 @@
-r"""Conditional sampling of the DMFT's r-side Gaussians on the host (docs/math/dmft.md §3.3).
+r"""Sampling the DMFT's r-side Gaussian process in square-root form (docs/math/dmft.md §3.3.1).
 
-Each new ``w^k`` is drawn conditionally on the stored past ``(r*, w^0..w^{k-1})``: regression
-coefficients from the exact covariance by an eigenvalue pseudo-inverse in correlation scale (relative
-cutoff ``PINV_RTOL``) plus fresh noise of the residual variance. Cost ``O(k^3)`` per batch and step
-(``O(T^4)`` per solve, independent of the paths).
+The r-side needs paths of ``(r*, w^0, w^1, ...)``, centred Gaussian with ``E r*^2 = 1``,
+``E w^k r* = m_k``, ``E w^k w^s = C_theta(k, s)``, where row ``k`` of ``C_theta`` is known only at step
+``k``. The coordinate process gives that covariance *as a factor*: with ``theta^0 = m_0 theta* +
+sqrt(q_0 - m_0^2) zeta`` and ``u ~ N(0, C_g)``,
 
-Tried and rejected (2026-12-03, issue 12 item 8): an incremental truncated Cholesky factor in the
-compiled step (``O(k^2)`` per step). Sequential truncation is unstable here: the joint covariance has
-numerical rank ~15 out of ~150 once GD converges, dropping a pivot of variance ``tau`` leaves errors of
-``sqrt(tau)`` in the later covariances, which swamp the later small pivots; the reconstruction error
-``|L L^T - C|`` grew from 7e-8 to 0.1 within 10 steps and the DMFT diverged (``tau = 1e-10`` and
-``1e-12``). The global eigenvalue cutoff below does not have that failure mode.
+.. math::
+
+    w^k = m_k r^* + \sqrt{q_0 - m_0^2}\,A_k\,\zeta + \sum_{s<k} R_\theta(k, s)\,u^s ,
+
+and ``C_g = (alpha/N) G G^T`` is the Gram matrix of the paths' ``g`` (per batch). Orthonormalising the
+rows ``g^0, g^1, ...`` as they appear (classical Gram-Schmidt with one reorthogonalisation, CGS2:
+``g^s = sum_{j<=s} L_g(s, j) q_j``, :func:`gram_schmidt_row`) gives a lower-triangular factor
+``C_g = (alpha/N) L_g L_g^T`` whose row ``s`` is final at step ``s``, so ``u^s = sqrt(alpha/N)
+sum_{j<=s} L_g(s, j) xi_j`` with one fresh standard normal ``xi_j`` per path for each new direction,
+and
+
+.. math::
+
+    w^k = m_k r^* + \sqrt{q_0 - m_0^2}\,A_k\,\zeta + \sqrt{\alpha/N}\,\sum_j \big(R_\theta L_g\big)(k, j)\,\xi_j
+
+(:func:`sample_w`), exactly the Gaussian process with the covariance of the theta side, with no
+matrix inverse and no eigenvalue cutoff. Cost ``O(k N)`` per batch and step, in the compiled step.
+
+**Why not a regression on the past** (the sampler used until 2026-12-04, frozen in
+``benchmarks/_dmft_previous.py``): ``w^k`` was drawn as the regression on the stored past
+``(r*, w^0..w^{k-1})`` plus fresh noise, from an eigenvalue pseudo-inverse of the past covariance in
+correlation scale with a relative cutoff. Once GD (or the power iteration of the spectral start)
+converges, ``w^k -> w^{k-1}`` and the past covariance has eigenvalues down to ``1e-13`` of the largest;
+every eigen-direction below the cutoff was turned into *fresh* noise, the fresh noise made ``C_g``
+and then ``C_theta`` full rank at the cutoff level, and the next steps dropped that again: a noise
+floor set by the cutoff, which biased the long-time overlap upward (issue 12 item 8): on the issue's
+problem (``lr = 0.15``, 134 GD steps, 1e4 paths, seed 0) the last-step overlap fell with the cutoff,
+0.98826 (``1e-4``), 0.98791 (``1e-7``), 0.98711 (``1e-10``), 0.98667 (``1e-13``), against the fixed
+point 0.98615, with no sign of a limit before float64's resolution of the eigenvalues (~1e-14). The
+square-root form never forms the ill-conditioned covariance: the small innovations are the Gram-Schmidt
+residuals of the paths' ``g``, computed as vector norms to relative precision; a direction is dropped
+only when its residual is below ``GS_RTOL`` of ``|g^k|`` (rounding level, e.g. when the ``N`` paths are
+exhausted by ``T > N`` directions). An incremental Cholesky factor of ``C_theta`` with pivots truncated
+at ``1e-10``-``1e-12`` was also tried (2026-12-03) and diverged: dropping a pivot of variance ``tau``
+leaves errors ``sqrt(tau)`` in later covariances.
 """
 
 from __future__ import annotations
 
-import ctypes
-
 import jax.numpy as jnp
-import numpy as np
 
-__all__ = ["PINV_RTOL", "conditional_regression", "regression"]
+from mimflow import _jax  # noqa: F401  (x64)
 
-PINV_RTOL = 1e-7
-"""Relative eigenvalue cutoff of the pseudo-inverse in the conditional sampling."""
+__all__ = ["GS_RTOL", "gram_schmidt_row", "sample_w"]
+
+GS_RTOL = 1e-12
+"""A new Gram-Schmidt direction is kept when its residual exceeds this times ``|g^k|`` (rounding level)."""
 
 
-def conditional_regression(Cth: np.ndarray, m: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Regression of ``w^k`` on ``(r*, w^0..w^{k-1})`` for a batch of covariances (NumPy, float64).
+def gram_schmidt_row(Q, g, k):
+    """Add ``g`` (the paths' ``g^k``, shape ``(N,)``) to the orthonormal rows ``Q (Tt, N)`` (rows ``>= k`` zero).
 
-    ``Cth (B, Tt+1, Tt+1)``, ``m (B, Tt+1)``. Returns ``beta (B, Tt+1)`` (zero beyond index ``k``) and
-    the residual variance ``(B,)``, from an eigenvalue pseudo-inverse of the past covariance in
-    correlation scale (eigenvalues below ``PINV_RTOL`` times the largest are dropped): stable when the
-    past is (nearly) linearly dependent, as it becomes when GD converges.
+    Returns the updated ``Q`` (row ``k`` the new direction, or zero when the residual is below
+    ``GS_RTOL |g|``) and the row ``L_g(k, .)`` of coefficients, ``g = L_g(k, .) @ Q``. Two passes of
+    classical Gram-Schmidt (CGS2) keep ``Q`` orthonormal to rounding.
     """
-    batches, size = m.shape
-    past = np.zeros((batches, k + 1, k + 1))
-    past[:, 0, 0] = 1.0
-    past[:, 0, 1:] = m[:, :k]
-    past[:, 1:, 0] = m[:, :k]
-    past[:, 1:, 1:] = Cth[:, :k, :k]
-    cross = np.concatenate([m[:, k:k + 1], Cth[:, :k, k]], axis=1)  # (B, k+1)
-    diag = np.maximum(np.diagonal(past, axis1=1, axis2=2), 1e-300)
-    scale = 1.0 / np.sqrt(diag)
-    corr = past * scale[:, :, None] * scale[:, None, :]
-    evals, evecs = np.linalg.eigh(corr)
-    keep = evals > PINV_RTOL * evals.max(axis=1, keepdims=True)
-    inv = np.where(keep, 1.0 / np.where(keep, evals, 1.0), 0.0)
-    rhs = cross * scale
-    beta_c = np.einsum("bij,bj->bi", evecs, inv * np.einsum("bji,bj->bi", evecs, rhs))  # V diag(inv) V^T rhs
-    beta = beta_c * scale
-    var = Cth[:, k, k] - np.einsum("bi,bi->b", beta, cross)
-    out = np.zeros((batches, size))
-    out[:, :k + 1] = beta
-    return out, np.maximum(var, 0.0)
+    c = Q @ g
+    r = g - c @ Q
+    c2 = Q @ r
+    r = r - c2 @ Q
+    c = c + c2
+    rho = jnp.sqrt(jnp.sum(r * r))
+    keep = rho > GS_RTOL * jnp.sqrt(jnp.sum(g * g))
+    q = jnp.where(keep, r / jnp.where(keep, rho, 1.0), 0.0)
+    Q = Q.at[k].set(q)
+    return Q, c.at[k].set(jnp.where(keep, rho, 0.0))
 
 
-_BLAS_THREADS: list | None = None
+def sample_w(Z, zeta, m_k, a_k, r_row, Lg, alpha: float, c_zeta):
+    """``w^k`` on every path of one batch (module docstring).
 
-
-def _blas_thread_controls() -> list:
-    """``(get, set)`` pairs of the OpenBLAS libraries loaded in this process (found through
-    ``/proc/self/maps``; empty where that does not exist or the symbols are absent)."""
-    global _BLAS_THREADS
-    if _BLAS_THREADS is None:
-        controls = []
-        try:
-            with open("/proc/self/maps") as fh:
-                paths = {line.split()[-1] for line in fh if "openblas" in line.lower() and "/" in line}
-            for path in sorted(paths):
-                lib = ctypes.CDLL(path)
-                for suffix in ("64_", "", "_64"):
-                    for prefix in ("scipy_openblas", "openblas"):
-                        get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
-                        put = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
-                        if get is not None and put is not None:
-                            controls.append((get, put))
-        except OSError:
-            controls = []
-        _BLAS_THREADS = controls
-    return _BLAS_THREADS
-
-
-def regression(state: dict, k: int):
-    """:func:`conditional_regression` on the host with OpenBLAS held to one thread.
-
-    Measured (2 vCPUs): with OpenBLAS's default threads the ten small ``eigh`` calls fight XLA's
-    worker threads and took ~0.2-0.5 s per step (20-50 s of a 100-step solve); single-threaded,
-    ~3 ms.
+    ``Z (Tt + 1, N)``: row 0 ``r*``, row ``1 + j`` the feature ``xi_j`` of direction ``j``; ``zeta (N,)``;
+    ``m_k``, ``a_k`` (``A_k``), ``r_row`` (``R_theta(k, .)``, ``(Tt,)``), ``Lg (Tt, Tt)``; ``c_zeta`` is
+    ``sqrt(q_0 - m_0^2)``.
     """
-    Cth, m = np.asarray(state["Cth"]), np.asarray(state["m"])
-    controls = _blas_thread_controls()
-    saved = [get() for get, _ in controls]
-    for _, put in controls:
-        put(1)
-    try:
-        beta, var = conditional_regression(Cth, m, k)
-    finally:
-        for (_, put), n in zip(controls, saved):
-            put(n)
-    return jnp.asarray(beta), jnp.asarray(var)
-
-
+    N = Z.shape[1]
+    coef = jnp.sqrt(alpha / N) * (r_row @ Lg)
+    return m_k * Z[0] + c_zeta * a_k * zeta + coef @ Z[1:]

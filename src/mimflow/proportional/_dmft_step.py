@@ -1,11 +1,11 @@
-r"""One compiled step of the Monte Carlo DMFT (docs/math/dmft.md §3.3): conditional sampling, kernels, theta-side row.
+r"""One compiled step of the Monte Carlo DMFT (docs/math/dmft.md §3.3): square-root sampling, kernels, theta-side row.
 
 Used by :func:`._dmft.solve_dmft`, whose docstring states the equations. This module holds the three
 numerical pieces of a step and their costs (``k`` the step, ``Tt`` the padded time buffer, ``N``
 paths per batch, ``B`` batches):
 
-* **Conditional sampling** of ``w^k`` given ``(r*, w^0..w^{k-1})``: ``w^k = beta Z + sqrt(var) xi`` with the
-  regression ``(beta, var)`` computed on the host (:mod:`._dmft_sampling`), ``O(k N)``.
+* **Sampling** of ``w^k`` in square-root form (docs/math/dmft.md §3.3.1, :mod:`._dmft_sampling`):
+  ``O(k N)``, and the Gram-Schmidt row of ``g^k`` that extends the factor ``L_g`` of ``C_g``, ``O(Tt N)``.
 * **Kernels** ``C_g(k, .)`` (``O(k N)``), ``nu_k`` and ``R_g(k, .)``: the row of responses
   ``d r^k / d w^s`` by the blocked adjoint sweep of :func:`adjoint_rows`, ``O(k^2 N)`` per batch,
   the ``O(T^3 N)`` term of a solve.
@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 
 from mimflow import _jax  # noqa: F401  (x64)
+from mimflow.proportional._dmft_sampling import gram_schmidt_row, sample_w
 
 __all__ = ["BLOCK", "make_step", "init_state", "adjoint_rows"]
 
@@ -87,16 +88,16 @@ def make_step(problem, n_time: int, stein: bool):
     alpha = problem.alpha
     loss = problem.loss
 
-    def step_a(state, k, kind_gd, beta, var, key):
+    def step_a(state, k, kind_gd, c_zeta, key):
         Z, G, D, H, y, fp, Ty, dTy = (state[x] for x in ("Z", "G", "D", "H", "y", "fp", "Ty", "dTy"))
         Rth, nu = state["Rth"], state["nu"]
         N = Z.shape[1]
-        # ---- conditional sample of w^k given (r*, w^0..w^{k-1})  (Z rows 0..k; beta from the host)
-        xi = jax.random.normal(key, (N,))
-        w = beta @ Z + jnp.sqrt(var) * xi
-        Z = Z.at[k + 1].set(w)
-        # ---- r^k, g^k and its derivatives
+        # ---- w^k in square-root form (docs/math/dmft.md §3.3.1): the feature xi_k of the direction
+        # that g^k may add is drawn now; w^k itself uses xi_0..xi_{k-1}
+        Z = Z.at[k + 1].set(jax.random.normal(key, (N,)))
         Rk = Rth[k, :n_time]
+        w = sample_w(Z, state["zeta"], state["m"][k], state["A"][k], Rk, state["Lg"], alpha, c_zeta)
+        # ---- r^k, g^k and its derivatives
         r = w - Rk @ G
         g_gd, d_gd, e_gd = loss.d1(r, y), loss.d2(r, y), loss.dy1(r, y)
         g_pi, d_pi, e_pi = -Ty * r, -Ty, -dTy * r
@@ -105,13 +106,14 @@ def make_step(problem, n_time: int, stein: bool):
         eg = jnp.where(kind_gd, e_gd, e_pi)
         train = jnp.mean(loss.value(r, y))
         G = G.at[k].set(g)
+        Q, lg_row = gram_schmidt_row(state["Q"], g, k)
         D = D.at[k].set(dg)
         # ---- d r^k / d r*  (forward) and nu_k
         drs = -(Rk @ H)
         hk = dg * drs + eg * fp
         H = H.at[k].set(hk)
         nu = nu.at[k].set(alpha * jnp.mean(hk))
-        return dict(state, Z=Z, G=G, D=D, H=H, nu=nu), train, dg
+        return dict(state, Z=Z, G=G, D=D, H=H, nu=nu, Q=Q, Lg=state["Lg"].at[k].set(lg_row)), train, dg
 
     def step_b(state, k, a_k, b_k, normalise, q0, m0):
         G = state["G"]
@@ -144,8 +146,9 @@ def make_step(problem, n_time: int, stein: bool):
         mvec = mvec.at[k + 1].set(m0 * A_new + B_new)
         return dict(state, Cth=Cth, Rth=Rth, A=A, B=B, Cg=Cg, m=mvec)
 
-    def step_batched(state, k, kind_gd, a_k, b_k, normalise, q0, m0, beta, var, keys):
-        state, train, dg = jax.vmap(step_a, in_axes=(0, None, None, 0, 0, 0))(state, k, kind_gd, beta, var, keys)
+    def step_batched(state, k, kind_gd, a_k, b_k, normalise, q0, m0, keys):
+        c_zeta = jnp.sqrt(jnp.maximum(q0 - m0 * m0, 0.0))
+        state, train, dg = jax.vmap(step_a, in_axes=(0, None, None, None, 0))(state, k, kind_gd, c_zeta, keys)
         # R_g(k, s) = alpha E[G'(r^k) d r^k/d w^s] by the adjoint sweep, one batch at a time
         rg_row = alpha * response_row(state["Rth"][:, :n_time, :n_time], state["D"], dg, k, n_time)
         rg_row = jnp.where(jnp.arange(n_time)[None, :] <= k, rg_row, 0.0)
@@ -162,9 +165,10 @@ def make_step(problem, n_time: int, stein: bool):
 
 def init_state(problem, n_time: int, batches: int, N: int, key, q0: float, m0: float, mean_y: float):
     """Initial r-side draws (``r*, eps``) and theta-side coefficients for ``theta^0``."""
-    k1, k2 = jax.random.split(key)
+    k1, k2, k3 = jax.random.split(key, 3)
     rstar = jax.random.normal(k1, (batches, N))
     eps = jax.random.normal(k2, (batches, N))
+    zeta = jax.random.normal(k3, (batches, N))
     y = problem.labels(rstar, eps)
     fp = problem.f_prime(rstar)
     if problem.init.kind == "spectral":
@@ -185,7 +189,8 @@ def init_state(problem, n_time: int, batches: int, N: int, key, q0: float, m0: f
     def zeros_tn():
         return jnp.zeros((batches, n_time, N))
 
-    return dict(Z=Z, G=zeros_tn(), D=zeros_tn(), H=zeros_tn(), y=y, fp=fp, Ty=Ty, dTy=dTy,
+    return dict(Z=Z, G=zeros_tn(), D=zeros_tn(), H=zeros_tn(), Q=zeros_tn(), y=y, fp=fp, Ty=Ty, dTy=dTy, zeta=zeta,
+                Lg=jnp.zeros((batches, n_time, n_time)),
                 Cth=Cth, Rth=jnp.zeros((batches, n_time + 1, n_time)), A=A, B=B,
                 Cg=jnp.zeros((batches, n_time, n_time)), Rg=jnp.zeros((batches, n_time, n_time)),
                 nu=jnp.zeros((batches, n_time)), m=mvec)

@@ -29,9 +29,13 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scipy.optimize import root
 
 from mimflow import _jax  # noqa: F401  (x64)
 from mimflow._errors import MimflowError
+from mimflow.hermite import gauss_hermite_rule
+from mimflow.proportional._population import test_error
+from mimflow.proportional._problem import _has_jump
 
 __all__ = ["FixedPoint", "solve_fixed_point"]
 
@@ -74,8 +78,6 @@ def _prox(loss, w, y, chi, n_starts: int = 9, n_iter: int = 60):
 
 
 def _rule(problem, n_nodes: int):
-    from mimflow.hermite import gauss_hermite_rule
-
     x, w = gauss_hermite_rule(n_nodes)
     z, xi = np.meshgrid(x, x, indexing="ij")
     weights = np.outer(w, w)
@@ -99,14 +101,10 @@ def solve_fixed_point(problem, *, start: tuple[float, float] | None = None, n_no
     Raises:
         MimflowError: when the root search fails or lands on an invalid point (``q < m^2``).
     """
-    from scipy.optimize import root
-
     alpha, lam, loss = problem.alpha, problem.lam, problem.loss
     z, xi, eps, weights = _rule(problem, n_nodes)
     y = problem.labels(z, eps)
     fp = problem.f_prime(z)
-    from mimflow.proportional._problem import _has_jump
-
     stein = problem.link.tree is not None and _has_jump(problem.link.tree)
 
     @jax.jit
@@ -144,7 +142,5 @@ def solve_fixed_point(problem, *, start: tuple[float, float] | None = None, n_no
         raise MimflowError(f"the fixed-point equations (docs/math/dmft.md §3.4) have no solution near (m, q) = ({m0:.3g}, {q0:.3g}): "
                            f"{sol.message}; GD may not converge for these parameters")
     rbar, nu, g2, min_den, train = (float(v) for v in moments(m, q, chi))
-    from mimflow.proportional._population import test_error
-
     test = float(test_error(problem, np.array([m]), np.array([q]))[0])
     return FixedPoint(m, q, chi, nu, min_den, test, train, bool(min_den > 0))

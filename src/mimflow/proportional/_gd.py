@@ -30,9 +30,11 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scipy.sparse.linalg import LinearOperator, eigsh
 
 from mimflow import _jax  # noqa: F401  (x64)
 from mimflow._errors import MimflowError
+from mimflow.proportional._population import test_error
 
 __all__ = ["GDTrajectory", "simulate_gd"]
 
@@ -91,8 +93,6 @@ def _independent_start(problem, d: int, key):
 
 
 def _spectral_start(problem, A: np.ndarray, y: np.ndarray) -> np.ndarray:
-    from scipy.sparse.linalg import LinearOperator, eigsh
-
     n, d = A.shape
     mean = float(np.mean(y))
     Ty = np.asarray(problem.T(jnp.asarray(y), mean), dtype=float)
@@ -148,8 +148,6 @@ def simulate_gd(problem, d: int, n_steps: int, seeds, *, seed_chunk: int | None 
     Returns:
         :class:`GDTrajectory` with arrays of shape ``(S, T + 1)``.
     """
-    from mimflow.proportional._population import test_error
-
     seeds = tuple(int(s) for s in seeds)
     if not seeds:
         raise MimflowError("seeds must name at least one seed")

@@ -30,6 +30,7 @@ import jax.numpy as jnp
 
 from mimflow import _jax  # noqa: F401  (x64)
 from mimflow._errors import MimflowError
+from mimflow.targets import compile_expression, parse_expression
 
 __all__ = ["Loss", "make_loss", "KNOWN_LOSSES"]
 
@@ -131,8 +132,6 @@ def make_loss(spec) -> Loss:
         text = KNOWN_LOSSES[key]
     elif text.isidentifier() and text not in ("r", "y"):
         raise MimflowError(f"unknown loss {text!r}; known: {known}; or an expression in r and y such as '(r**2 - y)**2/4'")
-    from mimflow.targets import compile_expression, parse_expression
-
     if re.search(r"\bz\d*\b", text):
         raise MimflowError(f"cannot parse loss {spec!r}: write it in r (the prediction) and y (the label), not z")
     renamed = _Y_RE.sub("z2", _R_RE.sub("z1", text))

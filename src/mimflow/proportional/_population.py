@@ -16,14 +16,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from mimflow import _jax  # noqa: F401  (x64)
+from mimflow.hermite import gauss_hermite_rule
 
 __all__ = ["test_error"]
 
 
 def test_error(problem, m, q, *, n_nodes: int = 64):
     """Population loss at overlap ``m`` and squared norm ``q`` (arrays of one shape; NumPy out)."""
-    from mimflow.hermite import gauss_hermite_rule
-
     m = np.asarray(m, dtype=float)
     q = np.asarray(q, dtype=float)
     x, w = gauss_hermite_rule(n_nodes)

@@ -39,7 +39,10 @@ import numpy as np
 
 from mimflow import _jax  # noqa: F401  (x64)
 from mimflow._errors import MimflowError, check_finite
+from mimflow.hermite import gauss_hermite_rule
 from mimflow.proportional._losses import Loss, make_loss
+from mimflow.spectral import make_preprocessing
+from mimflow.targets import BinOp, Call, Neg, make_link
 
 __all__ = ["ProportionalGD", "InitSpec", "parse_init", "make_problem"]
 
@@ -136,8 +139,6 @@ class ProportionalGD:
 
     def label_mean(self) -> float:
         """``E[Y]`` by Gauss-Hermite quadrature (for preprocessings written for labels of mean 1)."""
-        from mimflow.hermite import gauss_hermite_rule
-
         x, w = gauss_hermite_rule(200)
         return float(np.sum(w * np.asarray(self.f(jnp.asarray(x)))))
 
@@ -162,8 +163,6 @@ def make_problem(link, *, alpha: float, lr: float, ridge: float = 0.0, loss="wir
         >>> p.eta, p.lam
         (0.05, 0.04)
     """
-    from mimflow.targets import make_link
-
     for name, value in (("alpha", alpha), ("lr", lr), ("ridge", ridge), ("noise", noise)):
         if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
             raise MimflowError(f"{name} must be a number, got {value!r}")
@@ -182,15 +181,11 @@ def make_problem(link, *, alpha: float, lr: float, ridge: float = 0.0, loss="wir
     spec = parse_init(init, init_norm)
     pre = None
     if spec.kind == "spectral":
-        from mimflow.spectral import make_preprocessing
-
         pre = make_preprocessing(preprocess, alpha=float(alpha), clip=clip)
     return ProportionalGD(lk, float(alpha), float(lr), float(ridge), make_loss(loss), float(noise), spec, pre)
 
 
 def _has_jump(tree) -> bool:
-    from mimflow.targets import BinOp, Call, Neg
-
     if isinstance(tree, Call):
         return tree.func == "sign" or _has_jump(tree.arg)
     if isinstance(tree, BinOp):

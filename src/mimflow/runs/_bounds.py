@@ -19,6 +19,7 @@ import os
 import re
 from collections.abc import Callable
 
+from mimflow import targets
 from mimflow._errors import MimflowError
 
 __all__ = ["MEMORY_FRACTION", "available_memory", "check_memory", "dmft_memory", "format_bytes",
@@ -74,10 +75,8 @@ def check_memory(name: str, estimate: tuple[float, str, str]) -> None:
 
 
 def _r_of(link: str) -> int:
-    from mimflow.targets import make_link
-
     try:
-        return make_link(link).r
+        return targets.make_link(link).r
     except (MimflowError, ValueError):
         return 1
 

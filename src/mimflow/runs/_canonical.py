@@ -28,6 +28,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mimflow import __version__, targets
+from mimflow._errors import MimflowError
+
 __all__ = ["LINK_FIELDS", "canonical_config", "git_sha", "numerics_key", "package_version"]
 
 LINK_FIELDS = frozenset({"link", "sigma", "student", "activation"})
@@ -39,8 +42,6 @@ _RANK_IS_R = {"flow": None, "train": frozenset({"two-timescale", "committee", "p
 
 def package_version() -> str:
     """``major.minor`` of mimflow: part of every run id (a new minor version recomputes)."""
-    from mimflow import __version__
-
     return ".".join(__version__.split(".")[:2])
 
 
@@ -84,17 +85,13 @@ def numerics_key() -> str:
 
 @functools.lru_cache(maxsize=512)
 def _link_text(text: str) -> tuple[str, int] | None:
-    from mimflow._errors import MimflowError
-    from mimflow.targets import make_link
-    from mimflow.targets import canonical_text
-
     try:
-        link = make_link(text)
+        link = targets.make_link(text)
     except (MimflowError, RecursionError, OverflowError, ValueError, TypeError):
         return None
     if link.tree is None:
         return None
-    return canonical_text(link.tree, link.r), link.r
+    return targets.canonical_text(link.tree, link.r), link.r
 
 
 def _clean(value: Any) -> Any:

@@ -14,6 +14,7 @@ docs/math/statistics.md.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -91,8 +92,6 @@ def write_claims(out_dir: str | Path, claims: list[ClaimCheck]) -> Path:
 
 def read_claims(out_dir: str | Path) -> list[dict]:
     """The claims a reproduction wrote into ``out_dir`` (empty when it wrote none)."""
-    import json
-
     path = Path(out_dir) / CLAIMS_FILE
     if not path.exists():
         return []

@@ -373,8 +373,6 @@ def validate_alphas(value):
 
 def validate_seeds(value, max_count: int):
     """Check a ``seeds`` field: a count in ``1..max_count`` or a list of distinct seeds in ``0..2**31-1``."""
-    from mimflow._errors import MimflowError
-
     if isinstance(value, int):
         if not 1 <= value <= max_count:
             raise MimflowError(f"a seed count must be between 1 and {max_count}, got {value}")

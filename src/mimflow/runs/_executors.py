@@ -6,6 +6,7 @@ See :mod:`._sweep` for the choices (``local``, ``scheduler``, ``jobqueue``); wor
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -66,8 +67,6 @@ class Executor:
                 self.workers = 1
                 self.where = "this process (no Dask)"
                 return
-            import logging
-
             from distributed import LocalCluster
 
             self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,

@@ -9,6 +9,7 @@ grid point: the verified, newest one. See the README, "Store", and docs/json-fie
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 import shutil
@@ -16,12 +17,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from mimflow._errors import MimflowError
+from mimflow._lazy_exports import lazy_module
 from mimflow.runs._config import canonical_json, flatten
-from mimflow.runs._io import atomic_write_text
+from mimflow.runs._io import atomic_write_dataset, atomic_write_text
 from mimflow.runs._paths import check_output_file
 from mimflow.runs._listing import RunEntry, _find_axes, list_runs
 from mimflow.runs._store import DATA_FILE
+
+pd = lazy_module("pandas")  # for a table export only
+xr = lazy_module("xarray")
 
 __all__ = ["EXPORT_SUFFIXES", "ExportReport", "export_results", "export_runs"]
 
@@ -95,8 +102,6 @@ def export_runs(out_dir: str | os.PathLike, to: str | os.PathLike, *, command: s
 
 
 def _open_all(runs: list[RunEntry], skipped: list[dict]):
-    import xarray as xr
-
     kept, datasets = [], []
     for r in runs:
         try:
@@ -112,8 +117,6 @@ def _open_all(runs: list[RunEntry], skipped: list[dict]):
 
 
 def _table(runs: list[RunEntry]):
-    import pandas as pd
-
     rows = []
     for r in runs:
         row: dict[str, Any] = {"run_id": r.run_id, "command": r.command}
@@ -130,8 +133,6 @@ def _export_table(runs, to: Path, suffix: str) -> Path:
     frame = _table(runs)
     if suffix == ".csv":
         return atomic_write_text(to, frame.to_csv(index=False))
-    import importlib.util
-
     if importlib.util.find_spec("pyarrow") is None and importlib.util.find_spec("fastparquet") is None:
         raise MimflowError("exporting to .parquet needs pyarrow (pip install pyarrow); or export to .csv")
     to.parent.mkdir(parents=True, exist_ok=True)
@@ -152,9 +153,6 @@ def _axis_label(value):
 
 
 def _export_dataset(runs: list[RunEntry], datasets: list, axes: list[str], to: Path, suffix: str) -> Path:
-    import numpy as np
-    import xarray as xr
-
     taken = set().union(*(set(d.variables) | set(d.dims) for d in datasets))
     names = {ax: (ax if ax not in taken else f"config.{ax}") for ax in axes}
     combined = xr.concat(datasets, dim="run", join="outer", coords="different", compat="equals",
@@ -180,8 +178,6 @@ def _export_dataset(runs: list[RunEntry], datasets: list, axes: list[str], to: P
     combined.attrs.update({"mimflow_command": runs[0].command, "mimflow_axes": canonical_json(axes),
                            "mimflow_base_config": canonical_json(base)})
     if suffix == ".nc":
-        from mimflow.runs._io import atomic_write_dataset
-
         return atomic_write_dataset(combined, to)
     tmp = to.with_name(f".{to.name}.{secrets.token_hex(4)}.tmp")
     try:
@@ -207,8 +203,6 @@ def _float_or_nan(value) -> float:
 
 
 def _coord_array(values):
-    import numpy as np
-
     if all(isinstance(v, bool) for v in values):
         return np.array(values, dtype=bool)
     if all(isinstance(v, int) and not isinstance(v, bool) for v in values):

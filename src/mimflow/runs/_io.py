@@ -13,6 +13,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+__all__ = ["atomic_savefig", "atomic_write_dataset", "atomic_write_json", "atomic_write_text", "to_jsonable",
+           "write_netcdf"]
+
 
 def _temp_beside(path: Path, suffix: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -39,8 +44,6 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 
 def to_jsonable(obj: Any) -> Any:
     """Convert numpy/JAX scalars and arrays to plain JSON types; non-finite floats become None."""
-    import numpy as np
-
     if isinstance(obj, dict):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -70,14 +73,22 @@ def atomic_savefig(fig, path: str | os.PathLike, **kwargs) -> Path:
     return path
 
 
+def write_netcdf(dataset, path: str | os.PathLike) -> None:
+    """Write an xarray Dataset to ``path`` as netCDF3 (scipy engine); :func:`atomic_write_dataset` does it atomically."""
+    import dask
+
+    # Inside a Dask worker xarray would take a *distributed* lock for every variable (a round trip
+    # to the scheduler each: ~100 ms a run); the file is private to this writer, so no lock.
+    with dask.config.set(scheduler="synchronous"):
+        dataset.to_netcdf(path, engine="scipy", format="NETCDF3_64BIT")
+
+
 def atomic_write_dataset(dataset, path: str | os.PathLike) -> Path:
     """Write an xarray Dataset as netCDF (scipy engine, no extra dependency), atomically."""
     path = Path(path)
     tmp = _temp_beside(path, ".nc")
     try:
-        from mimflow.runs._store import _write_dataset
-
-        _write_dataset(dataset, tmp)
+        write_netcdf(dataset, tmp)
         os.replace(tmp, path)
     finally:
         if tmp.exists():

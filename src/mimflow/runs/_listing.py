@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from mimflow._errors import MimflowError
+from mimflow._lazy_exports import lazy_module
 from mimflow.runs._canonical import canonical_config
 from mimflow.runs._config import canonical_json, flatten
 from mimflow.runs._io import to_jsonable
 from mimflow.runs._store import DATA_FILE, FAILED_DIR, RUN_ID_RE, SPECIAL_DIRS, SWEEPS_DIR, TMP_PREFIX, check_run
+
+xr = lazy_module("xarray")  # imported when a run's data is opened: `results list` reads only its JSON
 
 __all__ = ["RunEntry", "StoreListing", "list_runs", "load_run"]
 
@@ -184,8 +187,6 @@ def load_run(path: str | os.PathLike) -> dict[str, Any]:
     Raises:
         MimflowError: the folder is not a run, or the run is damaged (the reason is in the message).
     """
-    import xarray as xr
-
     path = Path(path)
     check = check_run(path)
     if not check.good and check.status != "outdated":

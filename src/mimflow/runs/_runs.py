@@ -55,6 +55,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel
 
 from mimflow._errors import MimflowError
@@ -177,8 +178,6 @@ def get_run_command(name: str) -> RunCommand:
 
 def check_finite_result(name: str, dataset) -> None:
     """Raise MimflowError naming the first data variable or coordinate with NaN or inf."""
-    import numpy as np
-
     for var_name, var in list(dataset.data_vars.items()) + list(dataset.coords.items()):
         values = np.asarray(var.values)
         if values.dtype.kind in "fc" and not np.all(np.isfinite(values)):

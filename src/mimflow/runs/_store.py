@@ -45,19 +45,29 @@ import re
 import secrets
 import shutil
 import socket
+import tempfile
 import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from mimflow import __version__
 from mimflow._errors import MimflowError
+from mimflow._lazy_exports import lazy_module
 from mimflow.runs._canonical import canonical_config, git_sha, numerics_key, package_version
 from mimflow.runs._config import canonical_json, config_dict
-from mimflow.runs._io import atomic_write_json, to_jsonable
+from mimflow.runs._io import atomic_write_json, to_jsonable, write_netcdf
 from mimflow.runs._locks import claim_run, claimed_by_other, pid_alive, release_claim
 from mimflow.runs._manifest import RunCheck, verify_run, write_manifest
 from mimflow.runs._runs import RunResult, check_finite_result, get_run_command
+
+# imported on first use: `mimflow results list` reads stored runs without JAX (its version goes in meta.json)
+jax = lazy_module("jax")
+jaxlib = lazy_module("jaxlib")
+xr = lazy_module("xarray")
 
 __all__ = [
     "RunClaimed",
@@ -129,13 +139,6 @@ def _git_sha() -> str | None:
 
 
 def _metadata(wall_seconds: float, started: float) -> dict[str, Any]:
-    import jax
-    import jaxlib
-    import numpy as np
-    import xarray as xr
-
-    from mimflow import __version__
-
     try:
         dev = jax.devices()[0]
         device = f"{dev.platform}: {getattr(dev, 'device_kind', dev)}"
@@ -176,15 +179,6 @@ def _write_json_durable(path: Path, data: Any) -> None:
         os.fsync(fh.fileno())
 
 
-def _write_dataset(ds, path: Path) -> None:
-    import dask
-
-    # Inside a Dask worker xarray would take a *distributed* lock for every variable (a round trip
-    # to the scheduler each: ~100 ms a run); this file is private to this writer, so no lock.
-    with dask.config.set(scheduler="synchronous"):
-        ds.to_netcdf(path, engine="scipy", format="NETCDF3_64BIT")
-
-
 def save_run(
     out_dir: str | os.PathLike,
     command_name: str,
@@ -219,7 +213,7 @@ def save_run(
     try:
         ds = result.dataset.copy()
         ds.attrs = {**ds.attrs, "mimflow_command": command.name, "mimflow_run_id": rid}
-        _write_dataset(ds, tmp / DATA_FILE)
+        write_netcdf(ds, tmp / DATA_FILE)
         _fsync_path(tmp / DATA_FILE)
         _write_json_durable(tmp / "config.json", {"command": command.name, "run_id": rid, "version": version,
                                                   "numerics": numerics_key(), "config": cfg_json,
@@ -255,8 +249,6 @@ def check_run(path: Path) -> RunCheck:
 
 
 def _open_dataset(path: Path) -> None:
-    import xarray as xr
-
     with xr.open_dataset(path, engine="scipy") as ds:
         ds.load()
 
@@ -332,8 +324,6 @@ def run_and_store(command_name: str, config, out_dir: str | os.PathLike, *, prog
 
 def _write_failed(out: Path, command: str, cfg, result, wall: float, started: float, exc: OSError) -> MimflowError:
     """One line for a store that could not be written; the run goes to a fallback store if possible."""
-    import tempfile
-
     why = exc.strerror or str(exc)
     fallback = Path(tempfile.gettempdir()) / "mimflow-unsaved"
     try:

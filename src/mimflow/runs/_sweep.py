@@ -1,10 +1,10 @@
 """Sweeps: a grid of runs of one run command, on Dask, into a results store.
 
-A sweep is a base config plus *axes* (dotted key -> list of values). Every point of the grid is
-one run, stored under its content-hash id (:mod:`._store`); runs already stored are skipped, so a
-sweep killed at any moment and started again computes only what is missing. Fields listed in the
-command's ``vmapped_fields`` (seeds, learning rates) are not axes: a list for them goes whole into
-one run, which vmaps over it.
+A sweep is a base config plus *axes* (dotted key -> list of values), planned by :mod:`._plan`.
+Every point of the grid is one run, stored under its content-hash id (:mod:`._store`); runs already
+stored are skipped, so a sweep killed at any moment and started again computes only what is
+missing. Fields listed in the command's ``vmapped_fields`` (seeds, learning rates) are not axes: a
+list for them goes whole into one run, which vmaps over it.
 
 Where runs execute:
 
@@ -32,7 +32,8 @@ Library use::
 
 from __future__ import annotations
 
-import itertools
+import hashlib
+import json
 import math
 import os
 import time
@@ -43,208 +44,22 @@ from pathlib import Path
 from typing import Any
 
 from mimflow._errors import MimflowError
-from mimflow.runs._config import FieldSpec, canonical_json, check_keys, config_fields, config_dict, flatten, load_toml, parse_value, split_list
+from mimflow.runs._bounds import out_of_memory_message
+from mimflow.runs._config import config_dict
 from mimflow.runs._executors import WORKER_PRELOAD, Executor  # noqa: F401  (WORKER_PRELOAD: kept importable from here)
-from mimflow.runs._runs import RunCommand, get_run_command
+from mimflow.runs._io import to_jsonable
+from mimflow.runs._paths import check_out_dir
+from mimflow.runs._plan import SweepPlan, plan_sweep
+from mimflow.runs._store import (CLAIM_POLL_SECONDS, RunClaimed, _stored, claimed_by_other, clean_stale_temps,
+                                 record_failure, run_and_store, run_id_of_dict, write_sweep_manifest)
 
-__all__ = [
-    "SweepPlan",
-    "SweepReport",
-    "load_sweep_file",
-    "parse_command_args",
-    "plan_sweep",
-    "run_sweep",
-]
-
-
-SWEEP_SETTINGS = {"out", "local", "scheduler", "slurm", "pbs", "retries", "batch", "cluster_options"}
-
-
-# ---------------------------------------------------------------------------- parsing
-def _option_key(token: str) -> str:
-    return token.lstrip("-").replace("-", "_")
-
-
-def parse_value_list(command: RunCommand, key: str, text: str, *, sweep: bool) -> tuple[Any, list | None]:
-    """One command-line value: ``(value, None)`` or, for a sweep axis, ``(None, [values])``.
-
-    A comma list for a vmapped field (or any field accepting a list) is one list value; for any
-    other field it is a sweep axis (an error outside a sweep).
-    """
-    spec: FieldSpec = config_fields(command.config_model)[key]
-    items = split_list(text)
-    if len(items) == 1:
-        return parse_value(items[0], spec), None
-    if key in command.vmapped_fields or spec.accepts_list:
-        return [parse_value(item, spec) for item in items], None
-    values = [parse_value(item, spec) for item in items]
-    if not sweep:
-        flag = f"--{key.replace('_', '-')}"
-        raise MimflowError(
-            f"{flag} takes one value, got {text!r}: to run one job per value use "
-            f"`mimflow sweep {command.name} ... {flag} {text} --out DIR`"
-        )
-    return None, values
-
-
-def parse_command_args(
-    command: RunCommand, tokens: Sequence[str], *, sweep: bool = True
-) -> tuple[dict[str, Any], dict[str, list]]:
-    """Parse a run command's own arguments: positionals, ``--key value``, ``--key=value``,
-    ``--set key=value``. Returns ``(values, axes)`` with dotted keys.
-
-    Raises:
-        MimflowError: unknown option (with the nearest valid one), missing value, too many
-            positional arguments, a comma list outside a sweep.
-    """
-    fields = config_fields(command.config_model)
-    flags = {key.replace("_", "-"): key for key in fields}
-    values: dict[str, Any] = {}
-    axes: dict[str, list] = {}
-    positional = list(command.positional)
-    tokens = list(tokens)
-    i = 0
-
-    def put(key: str, text: str) -> None:
-        value, axis = parse_value_list(command, key, text, sweep=sweep)
-        values.pop(key, None)
-        axes.pop(key, None)
-        if axis is None:
-            values[key] = value
-        else:
-            if len({canonical_json(v) for v in axis}) != len(axis):
-                raise MimflowError(f"the values of --{key.replace('_', '-')} repeat: {text!r}; list each value once")
-            axes[key] = axis
-
-    while i < len(tokens):
-        token = tokens[i]
-        if token.startswith("--") and len(token) > 2:
-            name, eq, inline = token[2:].partition("=")
-            if not eq:
-                if i + 1 >= len(tokens):
-                    raise MimflowError(f"option --{name} needs a value")
-                inline = tokens[i + 1]
-                i += 1
-            if name == "set":
-                key, eq2, text = inline.partition("=")
-                if not eq2:
-                    raise MimflowError(f"--set takes KEY=VALUE, got {inline!r}")
-                key = key.strip()
-                check_keys([key], command.config_model)
-                put(key, text.strip())
-            else:
-                key = flags.get(name) or (name if name in fields else None)
-                if key is None:
-                    from mimflow.runs._config import suggest
-
-                    hint = suggest(name.replace("_", "-"), flags) or ""
-                    hint = hint.replace("'", "'--", 1) if hint else f"; options of {command.name}: " + " ".join(
-                        f"--{f}" for f in flags)
-                    raise MimflowError(f"unknown option '--{name}' for {command.name}{hint}")
-                put(key, inline)
-        else:
-            if not positional:
-                raise MimflowError(
-                    f"unexpected argument {token!r} for {command.name} "
-                    f"(it takes {len(command.positional)} positional: {', '.join(command.positional) or 'none'})"
-                )
-            put(positional.pop(0), token)
-        i += 1
-    return values, axes
-
-
-def load_run_config_file(command: RunCommand, path) -> dict[str, Any]:
-    """A run command's TOML config (``command = ...`` optional; no ``[grid]`` or ``[sweep]`` here)."""
-    data = load_toml(path)
-    name = data.pop("command", command.name)
-    if name != command.name:
-        raise MimflowError(f"config file {str(path)!r} is for command {name!r}, not {command.name!r}")
-    for table in ("grid", "sweep"):
-        if table in data:
-            raise MimflowError(f"config file {str(path)!r} has a [{table}] table: run it with `mimflow sweep {path}`")
-    return data
-
-
-def load_sweep_file(path) -> tuple[RunCommand, dict[str, Any], dict[str, list], dict[str, Any]]:
-    """Read a sweep TOML: ``command = "NAME"``, base config keys, ``[grid]`` (dotted key = list of
-    values) and optional ``[sweep]`` settings (out, local, scheduler, slurm, pbs, retries, batch,
-    cluster_options). Returns ``(command, base, axes, settings)``."""
-    data = load_toml(path)
-    if "command" not in data:
-        raise MimflowError(f"sweep file {str(path)!r} needs a top-level `command = \"NAME\"` (e.g. \"hermite-mc\")")
-    command = get_run_command(str(data.pop("command")))
-    grid = data.pop("grid", {})
-    settings = data.pop("sweep", {})
-    if not isinstance(grid, dict) or not isinstance(settings, dict):
-        raise MimflowError(f"in {str(path)!r}, grid and sweep must be tables ([grid], [sweep])")
-    for key in settings:
-        if key not in SWEEP_SETTINGS:
-            from mimflow.runs._config import suggest
-
-            raise MimflowError(f"unknown key 'sweep.{key}'{suggest(key, SWEEP_SETTINGS) or '; valid: ' + ', '.join(sorted(SWEEP_SETTINGS))}")
-    axes = flatten(grid, model=command.config_model)
-    check_keys(axes, command.config_model, what="grid key")
-    for key, values in axes.items():
-        if not isinstance(values, list) or not values:
-            raise MimflowError(f"grid.{key} must be a non-empty list of values, got {values!r}")
-    return command, data, axes, settings
-
-
-# ---------------------------------------------------------------------------- plan
-@dataclass(frozen=True)
-class SweepPlan:
-    """The runs of a sweep, in grid order (the last axis varies fastest)."""
-
-    command: str
-    axes: dict[str, list]
-    configs: list  # validated config models
-    run_ids: list[str]
-
-    def __len__(self) -> int:
-        return len(self.configs)
-
-    def axis_values(self, index: int) -> dict[str, Any]:
-        flat = flatten(config_dict(self.configs[index]))
-        return {key: flat.get(key) for key in self.axes}
-
-
-def plan_sweep(command_name: str, *layers: Mapping[str, Any] | None, axes: Mapping[str, Sequence] | None = None) -> SweepPlan:
-    """Validate every grid point of ``layers`` (base config, nested or dotted) times ``axes``."""
-    from mimflow.runs._store import run_id_of_dict
-
-    command = get_run_command(command_name)
-    axes = {key: list(values) for key, values in (axes or {}).items()}
-    check_keys(axes, command.config_model, what="axis")
-    for key, values in axes.items():
-        if not values:
-            raise MimflowError(f"axis {key!r} has no values")
-    base = command.make_config(*layers)  # the base alone must be valid (clear errors first)
-    configs, ids, seen = [], [], set()
-    keys = list(axes)
-    for point in itertools.product(*(axes[k] for k in keys)):
-        overrides = dict(zip(keys, point))
-        try:
-            cfg = command.make_config(*layers, overrides)
-        except MimflowError as exc:
-            where = ", ".join(f"{k}={v!r}" for k, v in overrides.items())
-            raise MimflowError(f"at grid point {where}: {exc}") from None
-        rid = run_id_of_dict(command.name, config_dict(cfg))
-        if rid in seen:
-            continue
-        seen.add(rid)
-        configs.append(cfg)
-        ids.append(rid)
-    del base
-    return SweepPlan(command.name, axes, configs, ids)
+__all__ = ["SweepReport", "run_sweep"]
 
 
 # ---------------------------------------------------------------------------- worker side
 def _run_batch(command_name: str, configs: list[dict], out_dir: str) -> list[dict]:
-    """The Dask task: run and store each config of the batch; never raises for one bad run."""
-    import mimflow  # noqa: F401  (x64 in the worker process)
-
-    from mimflow.runs._store import RunClaimed, record_failure, run_and_store
-
+    """The Dask task: run and store each config of the batch; never raises for one bad run (x64 is on
+    in the worker: importing this module imports mimflow)."""
     if not Path(out_dir).is_dir():
         raise MimflowError(f"results folder {out_dir!r} is not visible from worker {os.uname().nodename}: "
                            "use a folder on a file system shared with the workers")
@@ -256,8 +71,6 @@ def _run_batch(command_name: str, configs: list[dict], out_dir: str) -> list[dic
             rid, path, reused = run_and_store(command_name, cfg, out_dir, wait=False)
             outcome.update(run_id=rid, status="reused" if reused else "computed", path=str(path))
             try:
-                import json
-
                 outcome["scalars"] = json.loads((path / "result.json").read_text()).get("scalars", {})
             except (OSError, ValueError):
                 outcome["scalars"] = {}
@@ -268,8 +81,6 @@ def _run_batch(command_name: str, configs: list[dict], out_dir: str) -> list[dic
         except MimflowError as exc:
             outcome.update(status="failed", error=str(exc), retry=False)
         except Exception as exc:  # a bug or a transient problem: retried by the client (out of memory: not)
-            from mimflow.runs._bounds import out_of_memory_message
-
             oom = out_of_memory_message(exc)
             if oom is not None:
                 outcome.update(status="failed", error=oom, retry=False)
@@ -290,13 +101,9 @@ def _run_batch(command_name: str, configs: list[dict], out_dir: str) -> list[dic
 
 
 def _failed_id(command_name: str, cfg: dict) -> str:
-    from mimflow.runs._store import run_id_of_dict
-
     try:
         return run_id_of_dict(command_name, cfg)
     except MimflowError:  # a config that cannot even be hashed (NaN): name it by its text
-        import hashlib
-
         return hashlib.sha256(repr(sorted(cfg.items())).encode()).hexdigest()[:16]
 
 
@@ -328,8 +135,6 @@ class SweepReport:
         return not self.failed
 
     def to_json(self) -> dict[str, Any]:
-        from mimflow.runs._io import to_jsonable
-
         return to_jsonable({
             "out_dir": str(self.out_dir), "command": self.command, "total": self.total,
             "already_stored": self.already_stored, "computed": self.computed, "reused": self.reused,
@@ -356,8 +161,6 @@ def _null_event(kind: str, **info) -> None:
 def _finish_claimed(plan: SweepPlan, out: Path, claimed: list[int], cfg_dicts: list[dict], handle) -> None:
     """Runs another writer was computing: wait until it stores them (they count as ``reused``); a run
     whose claim is released without a result (the other writer failed or died) is computed here."""
-    from mimflow.runs._store import CLAIM_POLL_SECONDS, _stored, claimed_by_other
-
     while claimed:
         i = claimed.pop(0)
         rid = plan.run_ids[i]
@@ -394,9 +197,6 @@ def run_sweep(
     seconds, scalars), ``"retry"`` (run_ids, error, attempt), ``"failed"`` (run_id, axes, error)
     and ``"done"`` (report).
     """
-    from mimflow.runs._paths import check_out_dir
-    from mimflow.runs._store import _stored, clean_stale_temps, write_sweep_manifest
-
     t_start = time.perf_counter()
     event = on_event or _null_event
     plan = command if isinstance(command, SweepPlan) else plan_sweep(command, base, axes=axes)
@@ -500,8 +300,6 @@ def run_sweep(
                             for i in batch if _stored(out, plan.run_ids[i])]
                     outcomes = done + outcomes
                     if attempt >= retries:
-                        from mimflow.runs._store import record_failure
-
                         for o in outcomes:
                             if o["status"] == "failed":
                                 record_failure(out, o["run_id"], plan.command, o["config"], o["error"], attempt + 1)

@@ -16,31 +16,35 @@ glibc hands every buffer above 128 KiB back to the system when freed, and a ``he
 
 from __future__ import annotations
 
+import ctypes
 import os
+
+import mimflow  # noqa: F401  (first: x64 on before JAX is imported)
+
+import jax  # importing JAX creates no backend: the one-thread pool is sized when jax.devices() first runs
+
+try:
+    from jax._src import xla_bridge
+except ImportError:  # pragma: no cover - other JAX versions
+    xla_bridge = None
+
+
+def _backends_initialized() -> bool:
+    try:
+        return xla_bridge is not None and bool(xla_bridge.backends_are_initialized())
+    except AttributeError:  # pragma: no cover - other JAX versions
+        return False
 
 
 def one_thread_backend(index: int = 0) -> bool:
     """Create JAX's backends while pinned to one core; returns False where that is not possible."""
     if os.environ.get("MIMFLOW_WORKER_ONE_THREAD", "1") == "0" or not hasattr(os, "sched_setaffinity"):
-        import mimflow  # noqa: F401
-
         return False
-    try:
-        from jax._src import xla_bridge
-
-        if xla_bridge.backends_are_initialized():
-            import mimflow  # noqa: F401
-
-            return False
-    except (ImportError, AttributeError):  # pragma: no cover - other JAX versions
-        pass
+    if _backends_initialized():
+        return False
     cores = sorted(os.sched_getaffinity(0))
     try:
         os.sched_setaffinity(0, {cores[index % len(cores)]})
-        import jax
-
-        import mimflow  # noqa: F401
-
         jax.devices()
     finally:
         os.sched_setaffinity(0, cores)
@@ -52,8 +56,6 @@ def relax_malloc_trimming() -> bool:
     if "MALLOC_TRIM_THRESHOLD_" not in os.environ:
         return False
     try:
-        import ctypes
-
         libc = ctypes.CDLL("libc.so.6")
     except OSError:  # not glibc
         return False
@@ -69,8 +71,6 @@ def dask_setup(worker) -> None:
     except AttributeError:  # pragma: no cover
         nthreads = getattr(worker, "nthreads", 1)
     if nthreads != 1:
-        import mimflow  # noqa: F401
-
         return
     name = worker.name
     index = name if isinstance(name, int) else abs(hash(str(name)))

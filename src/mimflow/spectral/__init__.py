@@ -1,13 +1,26 @@
-"""Spectral estimators: the top eigenvector of (1/n) sum_i T(y_i) a_i a_i^T (docs/math/spectral.md §4)."""
+"""Spectral estimators: the top eigenvector of (1/n) sum_i T(y_i) a_i a_i^T (docs/math/spectral.md §4).
 
-from mimflow.spectral._preprocessing import KNOWN_PREPROCESSINGS as KNOWN_PREPROCESSINGS
-from mimflow.spectral._preprocessing import Preprocessing as Preprocessing
-from mimflow.spectral._preprocessing import make_preprocessing as make_preprocessing
-from mimflow.spectral._estimator import SpectralData as SpectralData
-from mimflow.spectral._estimator import SpectralEstimate as SpectralEstimate
-from mimflow.spectral._estimator import SpectralRun as SpectralRun
-from mimflow.spectral._estimator import measure_spectral_overlaps as measure_spectral_overlaps
-from mimflow.spectral._estimator import sample_spectral_data as sample_spectral_data
-from mimflow.spectral._estimator import spectral_estimate as spectral_estimate
-from mimflow.spectral._estimator import top_eigenpair as top_eigenpair
-from mimflow.spectral._estimator import top_eigenpairs_batched as top_eigenpairs_batched
+Names are loaded on first use (PEP 562), so the preprocessings that :mod:`mimflow.theory` needs for
+its Lu-Li predictions do not import the estimator (Lanczos, JAX sampling).
+"""
+
+_LAZY = {
+    "KNOWN_PREPROCESSINGS": "._preprocessing",
+    "Preprocessing": "._preprocessing",
+    "make_preprocessing": "._preprocessing",
+    "SpectralData": "._estimator",
+    "SpectralEstimate": "._estimator",
+    "SpectralRun": "._estimator",
+    "measure_spectral_overlaps": "._estimator",
+    "sample_spectral_data": "._estimator",
+    "spectral_estimate": "._estimator",
+    "top_eigenpair": "._estimator",
+    "top_eigenpairs_batched": "._estimator",
+}
+
+__all__ = list(_LAZY)
+
+
+from mimflow._lazy_exports import lazy_exports as _lazy_exports
+
+__getattr__, __dir__ = _lazy_exports(__name__, _LAZY, globals())

@@ -33,10 +33,12 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
 from mimflow import _jax  # noqa: F401  (x64)
 from mimflow._errors import MimflowError
 from mimflow.spectral._preprocessing import Preprocessing, make_preprocessing
+from mimflow.targets import make_link
 
 __all__ = ["SpectralData", "SpectralEstimate", "sample_spectral_data", "top_eigenpair", "top_eigenpairs_batched",
            "spectral_estimate", "SpectralRun",
@@ -83,8 +85,6 @@ def sample_spectral_data(link, d: int, n: int, *, noise: float = 0.0, key, dtype
     Returns:
         :class:`SpectralData` with numpy arrays ``X (n, d)``, ``y (n,)``, ``w_star (d,)``.
     """
-    from mimflow.targets import make_link
-
     lk = make_link(link)
     if lk.r != 1:
         raise MimflowError(f"link {lk.name!r} has r = {lk.r} variables: spectral estimators need a single-index link")
@@ -124,8 +124,6 @@ def top_eigenpair(X: np.ndarray, t: np.ndarray, *, tol: float | None = None, v0=
     Returns:
         ``(eigenvalue, unit eigenvector (d,) float64, number of products with D)``.
     """
-    from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
-
     n, d = X.shape
     t = np.asarray(t, dtype=X.dtype)
     if t.shape != (n,):

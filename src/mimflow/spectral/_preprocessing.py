@@ -49,9 +49,11 @@ from dataclasses import dataclass, field
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scipy.optimize import brentq
 
 from mimflow import _jax  # noqa: F401  (x64)
 from mimflow._errors import MimflowError
+from mimflow.targets import compile_expression, denominators, kink_arguments, parse_expression
 
 __all__ = ["Preprocessing", "make_preprocessing", "KNOWN_PREPROCESSINGS"]
 
@@ -220,8 +222,6 @@ _SUP_GRID = np.concatenate([-np.logspace(4, -6, 2001), [0.0], np.logspace(-6, 4,
 
 
 def _expression_preprocessing(text: str) -> Preprocessing:
-    from mimflow.targets import compile_expression, denominators, kink_arguments, parse_expression
-
     if text.replace("-", "").replace(":", "").replace("_", "").isalnum() and text != "y" and not _looks_numeric(text):
         # a bare word that is not y: most likely a misspelt name
         try:
@@ -277,8 +277,6 @@ def _grows_at_ends(values: np.ndarray) -> bool:
 
 
 def _roots(g) -> list[float]:
-    from scipy.optimize import brentq
-
     grid = np.concatenate([-np.logspace(3, -8, 3001), np.logspace(-8, 3, 3001)])
 
     def scalar(x):

@@ -14,4 +14,11 @@ amp         amp                                            algorithms-vs-limits
 
 A study is registered by one line in the catalogue (``mimflow/runs/_catalogue.py``); see
 docs/architecture.md. Importing this package imports no family (they load JAX).
+
+Each family has the same files: ``_command.py`` holds the config, the plot hook and the
+:class:`~mimflow.runs.RunCommand`, and stays light (``mimflow <command> --help`` imports it: no JAX,
+xarray or matplotlib); its computation is in ``_run.py``, named by a
+:class:`~mimflow.studies._deferred.Deferred` ``"module:function"`` and imported when the command runs;
+reproductions are in ``_reproductions.py`` (``train``: ``_sgd_vs_ode.py``, ``_sample_complexity.py``).
+Every other module imports what it uses at its top.
 """

@@ -25,28 +25,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import re
+
 import jax.numpy as jnp
 import numpy as np
 
 from mimflow import _jax  # noqa: F401
 from mimflow._errors import MimflowError
-from mimflow.hermite import CLOSED_FORMS, hermite_basis_coefficients
-from mimflow.hermite import HermiteSpectrum, hermite_coefficients_by_quadrature
-from mimflow.hermite._polynomials import _check_degree
-from mimflow.hermite import integration_half_width
-from mimflow.targets._expression import (
-    BinOp,
-    Call,
-    Neg,
-    Node,
-    Num,
-    Var,
-    compile_expression,
-    denominators,
-    kink_arguments,
-    parse_expression,
-    variables_of,
-)
+from mimflow.hermite import CLOSED_FORMS, HermiteSpectrum, check_degree, hermite_basis_coefficients
+from mimflow.hermite import hermite_coefficients_by_quadrature, integration_half_width
+from mimflow.targets._expression import BinOp, Call, Neg, Node, Num, Var, compile_expression, parse_expression
+from mimflow.targets._expression_tree import denominators, kink_arguments, variables_of
 
 BUILTIN_LINKS: dict[str, str] = {
     "relu": "relu(z)",
@@ -115,7 +104,7 @@ class Link:
             method: ``"auto"`` (closed form when the link has one, else quadrature),
                 ``"closed-form"`` or ``"quadrature"``.
         """
-        k_max = _check_degree(k_max)
+        k_max = check_degree(k_max)
         if self.r != 1:
             raise MimflowError(
                 f"link {self.name!r} has r = {self.r} variables: use multivariate_spectrum for r > 1"
@@ -224,8 +213,6 @@ def make_link(
 
 
 def _is_expression_name(text: str) -> bool:
-    import re
-
     return bool(re.fullmatch(r"(he|h)\d+|z\d*", text))
 
 

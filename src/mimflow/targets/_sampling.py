@@ -27,7 +27,7 @@ from jaxtyping import Array, Float
 
 from mimflow import _jax  # noqa: F401  (x64)
 from mimflow._errors import MimflowError
-from mimflow.targets._targets import AbstractTarget
+from mimflow.targets._target_base import AbstractTarget
 
 __all__ = ["sample", "sample_batches"]
 

@@ -29,16 +29,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from mimflow._errors import MimflowError, check_finite
-from mimflow.theory._escape_times import (
+from mimflow.hermite import as_multivariate
+from mimflow.theory._hermite_support import DEFAULT_RTOL
+from mimflow.theory._multi_index_escape import initial_saddle_overlaps
+from mimflow.theory._saddle_sequence import saddle_sequence
+from mimflow.theory._saddle_strengths import _planted_directions, saddle_strengths
+from mimflow.theory._single_index_escape import (
     _check_algorithm,
     _check_ridge_algorithm,
     _check_threshold,
     _direction_time,
-    _planted_directions,
-    initial_saddle_overlaps,
-    saddle_strengths,
 )
-from mimflow.theory._exponents import DEFAULT_RTOL, as_multivariate, saddle_sequence
 
 __all__ = ["EscapeTimeDistribution", "escape_time_distribution", "per_seed_escape_times", "sample_initial_overlaps"]
 

@@ -18,10 +18,13 @@ the median down, more so at large ``d`` where more runs are censored.
   empirical survival function with the censored runs placed at :math:`+\infty`, and its median is
   the ``inverted_cdf`` sample median of those values (:func:`type1_median`, vectorised; checked
   against :func:`censored_median` in the tests). The bootstrap uses it.
-* **Log-log slopes** (:func:`loglog_slope_with_error`): least squares of :math:`\log` median against
-  :math:`\log d`; the standard error is the bootstrap over seeds (each ``d``'s runs resampled with
-  replacement, :func:`scipy.stats.bootstrap`, ``method="percentile"``), so it carries the spread of
-  the heavy-tailed escape times, not a residual variance over a handful of points.
+* **Log-log slopes** (docs/math/statistics.md §8.4): the one least-squares slope fit of the package
+  is :func:`loglog_slope` (with its ordinary standard error; :func:`fit_loglog_slope` is its plain
+  form for escape times against ``d``). With censored samples, :func:`loglog_slope_with_error` fits
+  least squares of :math:`\log` median against :math:`\log d`; the standard error is the bootstrap
+  over seeds (each ``d``'s runs resampled with replacement, :func:`scipy.stats.bootstrap`,
+  ``method="percentile"``), so it carries the spread of the heavy-tailed escape times, not a
+  residual variance over a handful of points.
 
 References: E. L. Kaplan, P. Meier (1958), JASA 53:457; R. Brookmeyer, J. Crowley (1982), Biometrics
 38:29; B. Efron, R. Tibshirani (1993), *An Introduction to the Bootstrap*.
@@ -34,6 +37,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 from mimflow._errors import MimflowError
 
@@ -43,6 +47,7 @@ __all__ = [
     "MAX_CENSORED_FRACTION",
     "SlopeEstimate",
     "censored_median",
+    "fit_loglog_slope",
     "loglog_slope",
     "loglog_slope_with_error",
     "type1_median",
@@ -114,8 +119,6 @@ def censored_median(times, horizons) -> CensoredMedian:
         >>> m.median, m.n_censored
         (2.0, 1)
     """
-    from scipy import stats  # lazy: scipy.stats costs ~1 s of start-up for commands that never use it
-
     observed, escaped = _as_censored(times, horizons)
     n, n_cens = observed.size, int(np.sum(~escaped))
     horizon = float(observed[~escaped].max()) if n_cens else None
@@ -171,6 +174,22 @@ def loglog_slope(x, y) -> tuple[float, float]:
     return slope, float(math.sqrt(np.sum(resid**2) / (lx.size - 2) / np.sum(lx * lx)))
 
 
+def fit_loglog_slope(ds, times) -> float:
+    """Least-squares slope of ``log t`` against ``log d``, ignoring NaN/inf and non-positive entries.
+
+    Returns NaN when fewer than two distinct ``d`` remain.
+
+    Example:
+        >>> fit_loglog_slope([10, 100, 1000], [1.0, 100.0, float("nan")])
+        2.0
+    """
+    ds = np.asarray(ds, dtype=float).reshape(-1)
+    times = np.asarray(times, dtype=float).reshape(-1)
+    if ds.shape != times.shape:
+        raise MimflowError(f"ds and times must have the same length, got {ds.shape[0]} and {times.shape[0]}")
+    return loglog_slope(ds, times)[0]
+
+
 @dataclass(frozen=True)
 class SlopeEstimate:
     """Log-log slope of censoring-aware medians against ``d``, with its bootstrap standard error.
@@ -197,8 +216,6 @@ def loglog_slope_with_error(ds, samples, horizons, *, seed: int = 0, n_resamples
         log_times: fit ``log median`` (default) or the median itself against ``log d`` (the slope
             ``dT/d ln d`` of a ``Theta(log d)`` time).
     """
-    from scipy import stats  # lazy, as in censored_median
-
     ds = np.asarray(ds, dtype=float)
     if len(samples) != ds.size or np.size(horizons) != ds.size:
         raise MimflowError("one sample and one horizon per d are needed")

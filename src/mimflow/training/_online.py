@@ -3,8 +3,10 @@ r"""Online SGD and full-batch GD drivers: jit + ``fori_loop`` over steps in chun
 Time mapping: a run of ``N`` steps with step size :math:`\eta` is saved at times
 :math:`t = \eta\cdot\mathrm{step}` (the batch size does not enter: a step uses the batch mean), the
 units of the population flows of :mod:`mimflow.dynamics` (loss with the factor 1/2, unit learning
-rate), whose :math:`\eta \to 0` limit they are; see :mod:`mimflow.training._engines` for the
+rate), whose :math:`\eta \to 0` limit they are; see :mod:`mimflow.training._reduced` for the
 first-order noise correction.
+
+Full-batch GD on a fixed sample: :func:`~mimflow.training.train_full_batch` (:mod:`mimflow.training._full_batch`).
 
 Mechanics: the seeds' states are stacked and advanced by one jitted loop whose trip count is a
 traced integer, so every segment between two save steps (cut into chunks of at most ``chunk``
@@ -16,7 +18,7 @@ or datasets (online learning draws its samples inside the loop from per-seed key
 Speed (issue 6, section 4): all state-independent randomness (the ``d``-dimensional samples; for the
 reduced chain the batch coordinates, label noise, Bartlett normals and chi-squares) is drawn per
 block of steps for all seeds at once, outside the step loop, into a buffer of ~1 MiB
-(:data:`BLOCK_NUMBERS`, cache-sized); the step loop then consumes slices. Step ``s`` of a seed draws
+(:data:`~mimflow.training._segments.BLOCK_NUMBERS`, cache-sized; :mod:`mimflow.training._segments`); the step loop then consumes slices. Step ``s`` of a seed draws
 from ``fold_in(seed_key, s)`` only, so the numbers do not depend on the blocks, the chunks or the
 other seeds (they changed once, when block drawing was introduced for issue 6, section 4: the
 reduced chain now turns random bits into normals/uniforms itself and uses one chi-square proposal per
@@ -26,7 +28,6 @@ variate; the full engine's samples are the same as before, its retraction rounds
 from __future__ import annotations
 
 import time
-from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -35,22 +36,9 @@ import numpy as np
 from mimflow import _jax  # noqa: F401
 from mimflow._errors import MimflowError
 from mimflow.dynamics import Trajectory
-from mimflow.training._algorithms import TrainingAlgorithm
-from mimflow.training._engines import (
-    FullState,
-    ReducedState,
-    full_batch_step,
-    full_initial,
-    full_overlaps,
-    full_step_from,
-    full_step_samples,
-    reduced_initial,
-    reduced_numbers_per_step,
-    reduced_step_from,
-    reduced_block_randomness,
-    retract_weights_batch,
-)
+from mimflow.training._algorithm import TrainingAlgorithm
 from mimflow.training._scaling import resolve_learning_rate, resolve_size
+from mimflow.training._segments import _full_init, _full_observe, _full_segment, _observe, _reduced_init, _reduced_segment
 
 ENGINES = ("reduced", "full")
 SAVE_GRIDS = ("log", "linear")
@@ -93,121 +81,6 @@ def _check_common(algo, d, steps):
         raise MimflowError(f"d = {d} is too small: need d > r + p = {algo.r + algo.p}")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise MimflowError(f"steps must be a positive integer, got {steps!r}")
-
-
-# ----------------------------------------------------------------------------- compiled segments
-
-
-BLOCK_NUMBERS = 1 << 17
-"""Size (float64 numbers, 1 MiB) of the per-block buffer of pre-drawn randomness (all seeds): small
-enough to stay in cache (a 40 MiB buffer made threefry 4x slower per number here)."""
-MAX_BLOCK_STEPS = 1024
-
-
-def block_steps(numbers_per_seed_step: int, seeds: int, cap: int = MAX_BLOCK_STEPS) -> int:
-    """Steps per block of pre-drawn randomness: as many as fit in :data:`BLOCK_NUMBERS` (1 to ``cap``)."""
-    return int(max(1, min(cap, BLOCK_NUMBERS // max(1, numbers_per_seed_step * seeds))))
-
-
-BLOCK_RATIO = 16
-"""Ratio between the successive block lengths a segment chooses from (``L, L/16, ..., 1``)."""
-
-
-def _blocked_loop(step0, n, states, length: int, draw, step_all):
-    """Advance ``states`` by ``n`` steps from ``step0``, by blocks of pre-drawn randomness.
-
-    Per block of ``m`` steps, ``draw(states, steps)`` returns the block's randomness with the step axis
-    first, and a ``fori_loop`` feeds its slices to ``step_all(step, states, slice)``. ``m`` is the
-    largest of ``length, length/16, ..., 1`` not above the steps left (a ``lax.switch`` between
-    programs of those static lengths), so no drawn number is wasted however short the segment.
-    """
-    end = step0 + n
-    lengths = [length]
-    while lengths[-1] > 1:
-        lengths.append(max(1, lengths[-1] // BLOCK_RATIO))
-
-    def run(m):
-        def go(s, st):
-            rand = draw(st, s + jnp.arange(m, dtype=s.dtype))
-            body = lambda i, st: step_all(s + i, st, jax.tree_util.tree_map(lambda a: a[i], rand))  # noqa: E731
-            return s + m, jax.lax.fori_loop(0, m, body, st)
-        return go
-
-    branches = [run(m) for m in lengths]
-
-    def block(carry):
-        s, st = carry
-        left = end - s
-        index = sum((left < m).astype(jnp.int32) for m in lengths[:-1])  # first length <= left
-        return jax.lax.switch(index, branches, s, st)
-
-    return jax.lax.while_loop(lambda c: c[0] < end, block, (step0, states))
-
-
-@partial(jax.jit, static_argnames=("algo", "batch"))
-def _reduced_segment(algo, batch, d, eta, step0, n, states):
-    """``n`` steps of the reduced chain for all seeds from ``step0``; returns ``(step, states)``.
-
-    The state-independent randomness (:func:`~mimflow.training._engines.reduced_block_randomness`) is drawn
-    per block of steps for all seeds at once (vectorised threefry and chi-square rejection loop), outside
-    the step loop; the steps then only do small arithmetic. The numbers of a step depend only on its
-    seed's key and step index, not on the blocks.
-    """
-    length = block_steps(reduced_numbers_per_step(algo, batch), states.M.shape[0])
-    step_all = jax.vmap(lambda s, st, rand: reduced_step_from(algo, d, eta, batch, s, st, *rand), in_axes=(None, 0, 0))
-
-    def draw(st, steps):
-        return reduced_block_randomness(algo, batch, d, st.key, steps)  # (L, S, ...): a step's slice is contiguous
-
-    return _blocked_loop(step0, n, states, length, draw, step_all)
-
-
-@partial(jax.jit, static_argnames=("algo", "batch", "d", "sample_dtype"))
-def _full_segment(algo, batch, d, eta, step0, n, states, sample_dtype=jnp.float64):
-    """``n`` SGD steps on ``d``-dimensional samples for all seeds from ``step0``; returns ``(step, states)``.
-
-    The samples of a block of steps are drawn at once for all seeds (``(L, S, B, d)``, per-step keys
-    ``fold_in(seed_key, step)``, so the numbers are those of a draw per step), then each step updates
-    every seed and retracts all seeds together (:func:`~mimflow.training._engines.retract_weights_batch`).
-    """
-    length = block_steps(batch * d, states.W.shape[0], cap=256)
-    per_seed = jax.vmap(lambda k, s: full_step_samples(d, batch, k, s, sample_dtype), in_axes=(0, None))
-    per_step = jax.vmap(per_seed, in_axes=(None, 0))
-    step_all = jax.vmap(lambda s, st, X: full_step_from(algo, d, eta, batch, s, st, X), in_axes=(None, 0, 0))
-
-    def step_and_retract(s, st, X):
-        W, params, key = step_all(s, st, X)
-        return FullState(retract_weights_batch(algo.constraint, W), params, key)
-
-    return _blocked_loop(step0, n, states, length, lambda st, steps: per_step(st.key, steps), step_and_retract)
-
-
-@partial(jax.jit, static_argnames=("algo",))
-def _reduced_init(algo, d, init_keys, run_keys):
-    M, Q = jax.vmap(lambda k: reduced_initial(algo, d, k))(init_keys)
-    params = jax.tree_util.tree_map(lambda a: jnp.broadcast_to(jnp.asarray(a), (init_keys.shape[0],) + a.shape),
-                                    algo.params0)
-    return ReducedState(M, Q, params, run_keys)
-
-
-@partial(jax.jit, static_argnames=("algo", "d"))
-def _full_init(algo, d, init_keys, run_keys):
-    W = jax.vmap(lambda k: full_initial(algo, d, k))(init_keys)
-    params = jax.tree_util.tree_map(lambda a: jnp.broadcast_to(jnp.asarray(a), (init_keys.shape[0],) + a.shape),
-                                    algo.params0)
-    return FullState(W, params, run_keys)
-
-
-@partial(jax.jit, static_argnames=("algo",))
-def _observe(algo, M, Q, params):
-    risk = jax.vmap(algo.risk)(M, Q, params)
-    return risk
-
-
-@partial(jax.jit, static_argnames=("algo",))
-def _full_observe(algo, W):
-    return jax.vmap(lambda w: full_overlaps(algo, w))(W)
-
 
 # ----------------------------------------------------------------------------- records
 
@@ -360,85 +233,3 @@ def train_online(
         **{k: v for k, v in algorithm.options.items() if isinstance(v, (int, float, str, bool))},
     }
     return rec.trajectory(marks * eta, d, engine, info)
-
-
-@partial(jax.jit, static_argnames=("algo", "n", "d"))
-def _draw_sample(algo, n, d, key):
-    from mimflow.training._engines import _constants, _labels
-
-    _, _, U = _constants(algo)
-    k1, k2 = jax.random.split(key)
-    X = jax.random.normal(k1, (n, d), dtype=jnp.float64)
-    Z = X[:, : algo.r] @ U
-    return X, Z, _labels(algo, Z, k2)
-
-
-@partial(jax.jit, static_argnames=("algo",))
-def _full_batch_segment(algo, eta, step0, n, X, Z, y, W, params):
-    step_all = jax.vmap(lambda s, x, z, yy, w, p: full_batch_step(algo, eta, x, z, yy, s, w, p),
-                        in_axes=(None, 0, 0, 0, 0, 0))
-
-    def body(i, carry):
-        step, W, params = carry
-        W, params = step_all(step, X, Z, y, W, params)
-        return step + 1, W, params
-
-    return jax.lax.fori_loop(0, n, body, (step0, W, params))
-
-
-def train_full_batch(
-    algorithm: TrainingAlgorithm,
-    *,
-    d: int,
-    n_samples,
-    steps: int,
-    lr,
-    seeds=4,
-    n_save: int = 100,
-    save_grid: str = "linear",
-    chunk: int = 1000,
-    progress=None,
-    key=None,
-) -> Trajectory:
-    r"""Full-batch gradient descent on a fixed sample of ``n`` points per seed (``d``-dimensional only).
-
-    ``n_samples`` is an int or ``Scaling(alpha, kappa)`` for :math:`n = \alpha d^\kappa`. Each step uses the
-    mean gradient over the ``n`` points (for two-timescale the link is refitted on the same sample every
-    step, or EMA-updated with ``link_fit="running"``). Same :class:`~mimflow.dynamics.Trajectory` and
-    time mapping ``t = step * lr`` as :func:`train_online`; memory ``S * n * d``.
-    """
-    _check_common(algorithm, d, steps)
-    n = resolve_size("n_samples", n_samples, d)
-    S_count = seeds if isinstance(seeds, (int, np.integer)) else len(seeds)
-    if n * d * S_count > 4 * 10**8:
-        raise MimflowError(f"n * d * seeds = {n * d * S_count:.3g} floats is too much memory for full-batch GD: "
-                           "lower n_samples, d or seeds")
-    eta = resolve_learning_rate(lr, d)
-    seeds, init_keys, run_keys = _seed_keys(seeds, key)
-    marks = save_steps(int(steps), n_save, save_grid)
-    start = time.perf_counter()
-    X, Z, y = jax.vmap(lambda k: _draw_sample(algorithm, n, int(d), k))(run_keys)
-    state = _full_init(algorithm, int(d), init_keys, run_keys)
-    W, params = state.W, state.params
-    rec = _Recorder(algorithm, seeds)
-
-    def observe(W, params):
-        M, Q = _full_observe(algorithm, W)
-        return M, Q, params
-
-    rec.record(*observe(W, params), 0, eta)
-    done = 0
-    for target in marks[1:]:
-        while done < target:
-            k = int(min(chunk, target - done))
-            _, W, params = _full_batch_segment(algorithm, jnp.float64(eta), jnp.int64(done), jnp.int64(k), X, Z, y,
-                                               W, params)
-            done += k
-            if progress is not None:
-                progress(done / steps)
-        rec.record(*observe(W, params), done, eta)
-    seconds = time.perf_counter() - start
-    info = {"engine": "full-batch", "lr": eta, "n_samples": n, "steps": int(steps), "save_grid": save_grid,
-            "time_mapping": "t = step * lr", "noise": algorithm.noise, "constraint": algorithm.constraint,
-            "wall_seconds": seconds, "steps_per_second": steps / max(seconds, 1e-12)}
-    return rec.trajectory(marks * eta, d, "full-batch", info)

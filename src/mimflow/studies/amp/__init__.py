@@ -7,7 +7,7 @@ simulation code (tests/test_startup.py).
 _LAZY = {
     "CURVE_POINTS": "._command",
     "AMPConfig": "._command",
-    "run_amp": "._command",
+    "run_amp": "._run",
     "plot_amp": "._command",
     "AMP": "._command",
     "BARBIER": "._reproductions",

@@ -33,8 +33,11 @@ from pathlib import Path
 import numpy as np
 
 from mimflow._errors import MimflowError
-from mimflow.runs import check_claim, write_claims
-from mimflow.runs import atomic_savefig, atomic_write_json
+from mimflow.amp import compute_thresholds, make_state_evolution, run_gamp
+from mimflow.plotting import new_figure, plot_gamp_vs_state_evolution, plot_limits_vs_alpha
+from mimflow.proportional import make_problem, solve_fixed_point
+from mimflow.runs import atomic_savefig, atomic_write_json, check_claim, write_claims
+from mimflow.theory import spectral_prediction, weak_recovery_threshold
 
 BARBIER = ("Barbier, Krzakala, Macris, Miolane, Zdeborova, 'Optimal errors and phase transitions in "
            "high-dimensional generalized linear models', PNAS 116 (2019) 5451")
@@ -43,8 +46,6 @@ MONDELLI = "Mondelli and Montanari, 'Fundamental limits of weak recovery with ap
 
 def _gd_fixed_point(alpha: float) -> tuple[float | None, str]:
     """Squared cosine ``m^2/q`` of the DMFT fixed point of Wirtinger flow from the spectral start, or a reason."""
-    from mimflow.proportional import make_problem, solve_fixed_point
-
     problem = make_problem("z**2", alpha=alpha, lr=0.1, ridge=0.01, init="spectral", preprocess="optimal")
     why = "no root"
     for start in ((1.0, 1.0), (0.9, 1.0)):  # the fixed point near the truth (the benign region's)
@@ -59,10 +60,6 @@ def _gd_fixed_point(alpha: float) -> tuple[float | None, str]:
 
 
 def reproduce_algorithms_vs_limits(out_dir: Path, quick: bool) -> list[Path]:
-    from mimflow.amp import compute_thresholds, make_state_evolution, run_gamp
-    from mimflow.plotting import new_figure, plot_gamp_vs_state_evolution, plot_limits_vs_alpha
-    from mimflow.theory import spectral_prediction, weak_recovery_threshold
-
     start = time.perf_counter()
     se = make_state_evolution("z**2", "gaussian")
     th = compute_thresholds(se)

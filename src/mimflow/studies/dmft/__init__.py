@@ -8,7 +8,7 @@ simulation code (tests/test_startup.py).
 _LAZY = {
     "OBSERVABLES": "._command",
     "DMFTConfig": "._command",
-    "run_dmft": "._command",
+    "run_dmft": "._run",
     "plot_dmft": "._command",
     "DMFT": "._command",
     "PAPER": "._reproductions",

@@ -26,9 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mimflow.runs import ClaimCheck, check_claim, write_claims
-from mimflow.studies.dmft._command import DMFTConfig, run_dmft
-from mimflow.runs import atomic_savefig, atomic_write_dataset, atomic_write_json
+from mimflow.plotting import plot_dmft_trajectories
+from mimflow.runs import ClaimCheck, atomic_savefig, atomic_write_dataset, atomic_write_json, check_claim, write_claims
+from mimflow.studies.dmft._command import DMFTConfig
+from mimflow.studies.dmft._run import run_dmft
 
 PAPER = "Chen and Shen 2025 (arXiv:2509.23527), abstract; docs/math/dmft.md §3.3"
 PAPER_LONG = "Chen and Shen 2025 (arXiv:2509.23527), abstract (long-time fixed points); docs/math/dmft.md §3.4"
@@ -75,8 +76,6 @@ def _claims(ds, control, summary, t_star: int) -> list[ClaimCheck]:
 
 
 def reproduce_dmft_wirtinger(out_dir: Path, quick: bool) -> list[Path]:
-    from mimflow.plotting import plot_dmft_trajectories
-
     base = dict(link="z**2", alpha=4.0, lr=0.1, ridge=0.01, steps=100 if quick else 200,
                 paths=10000 if quick else 100000, simulate=1000 if quick else 4000, seeds=4 if quick else 8)
     spectral = run_dmft(DMFTConfig(init="spectral", **base))

@@ -14,9 +14,14 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from mimflow.runs import check_claim, coverage_claim, write_claims
-from mimflow.studies.flow._command import FlowConfig, escape_arrays, run_flow
-from mimflow.runs import atomic_savefig, atomic_write_dataset, atomic_write_json
+from mimflow.dynamics import SPURIOUS
+from mimflow.plotting import (new_figure, plot_escape_per_seed, plot_escape_times_vs_d, plot_singular_values,
+                              plot_trap_probability)
+from mimflow.runs import (atomic_savefig, atomic_write_dataset, atomic_write_json, check_claim, coverage_claim,
+                          write_claims)
+from mimflow.studies.flow._command import FlowConfig, escape_arrays
+from mimflow.studies.flow._run import run_flow
+from mimflow.theory import exponents
 
 DEMO_LINK = "z1 + h2(z2) + h3(z3)"
 """Three directions learned at three successive saddles, with exponents 1, 2, 3: plateaus at log d, d, d^2."""
@@ -70,9 +75,6 @@ def _flow(link: str, ds, seeds: int, algorithm: str = "two-timescale", **kw):
 
 def saddles_headline(out_dir: Path, *, quick: bool = False, progress=None) -> dict:
     """Saddle-to-saddle dynamics of ``DEMO_LINK``: figure ``demo.png`` and data ``demo.json`` + ``demo.nc``."""
-    from mimflow.plotting import new_figure, plot_escape_per_seed, plot_escape_times_vs_d, plot_singular_values
-    from mimflow.theory import exponents
-
     start = time.perf_counter()
     ds = [300, 1000, 3000] if quick else [300, 1000, 3000, 10000]
     seeds = 16 if quick else 32
@@ -144,8 +146,6 @@ def reproduce_saddles(out_dir: Path, quick: bool) -> list[Path]:
 
 
 def reproduce_escape_times(out_dir: Path, quick: bool) -> list[Path]:
-    from mimflow.plotting import new_figure, plot_escape_times_vs_d
-
     ds = [100, 1000, 10000] if quick else [100, 300, 1000, 3000, 10000, 30000]
     seeds = 16 if quick else 32
     fig, axes = new_figure(2, 1, width=4.6, height=3.6)
@@ -179,9 +179,6 @@ The other links are measured only (no closed-form trap probability)."""
 
 
 def reproduce_planted_traps(out_dir: Path, quick: bool) -> list[Path]:
-    from mimflow.dynamics import SPURIOUS
-    from mimflow.plotting import new_figure, plot_trap_probability
-
     seeds = 16 if quick else 64
     d = 1000
     rows, labels, probs, errs, claims = {}, [], [], [], []

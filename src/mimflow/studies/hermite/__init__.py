@@ -8,7 +8,7 @@ simulation code (tests/test_startup.py).
 _LAZY = {
     "CHUNK": "._command",
     "HermiteMCConfig": "._command",
-    "hermite_mc": "._command",
+    "hermite_mc": "._run",
     "HERMITE_MC": "._command",
     "DEFAULT_DEGREE": "._reports",
     "link_spectrum": "._reports",

@@ -13,7 +13,8 @@ import numpy as np
 
 from mimflow._errors import MimflowError
 from mimflow.hermite import HermiteSpectrum, MultivariateSpectrum
-from mimflow.targets import Link, make_link
+from mimflow.targets import Link, make_link, multivariate_spectrum
+from mimflow.theory import exponents, information_exponent
 
 DEFAULT_DEGREE = {1: 20, 2: 10, 3: 8, 4: 6}
 """Default truncation degree of ``mimflow hermite`` per number of variables."""
@@ -24,7 +25,6 @@ def link_spectrum(link: Link, degree: int | None = None, *, method: str = "auto"
     degree = DEFAULT_DEGREE.get(link.r, 4) if degree is None else degree
     if link.r == 1:
         return link.spectrum(degree, method=method)
-    from mimflow.targets import multivariate_spectrum
 
     return multivariate_spectrum(link, degree, method=method)
 
@@ -37,8 +37,6 @@ def hermite_report(spec, degree: int | None = None, *, method: str = "auto") -> 
     ``{"beta": [...], "value": x}`` in the order of :func:`mimflow.hermite.multi_indices`),
     ``seconds`` (wall time of the computation).
     """
-    from mimflow.theory import information_exponent
-
     link = make_link(spec)
     start = time.perf_counter()
     spectrum = link_spectrum(link, degree, method=method)
@@ -82,8 +80,6 @@ def exponents_report(spec, degree: int | None = None) -> dict[str, Any]:
     higher degrees (up to :data:`AUTO_DEGREE_CAP`); what is still above it is a warning, never a
     silent ``None``.
     """
-    from mimflow.theory import exponents
-
     link = make_link(spec)
     result = exponents(link, degree=degree)
     if degree is None:

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from mimflow.targets import make_link
-from mimflow.runs import check_claim, write_claims
-from mimflow.runs import atomic_savefig, atomic_write_json
+from mimflow.hermite import gauss_hermite_rule, hermite_normalized
+from mimflow.plotting import new_figure, plot_energy_by_degree, plot_tail_decay
+from mimflow.runs import atomic_savefig, atomic_write_json, check_claim, write_claims
 from mimflow.studies.hermite._reports import exponents_report, link_spectrum, spectrum_arrays
+from mimflow.targets import make_link
 
 ONE_D_LINKS = ["relu", "abs", "sign", "erf", "tanh", "he2", "he3", "he4"]
 MULTI_INDEX_LINKS = ["h2(z1) + h3(z2)", "z1 + z1*z2 + z1*z2*z3", "z1*z2*z3", "relu(z1)*sign(z2)"]
@@ -26,8 +27,6 @@ def hermite_headline(out_dir: Path, *, quick: bool = False, progress=None) -> di
 
     Returns the JSON-ready summary (also written to ``demo.json``).
     """
-    from mimflow.plotting import new_figure, plot_energy_by_degree, plot_tail_decay
-
     start = time.perf_counter()
     k_one = 20 if quick else 30
     k_multi = 5 if quick else 6
@@ -135,9 +134,6 @@ def reproduce_hermite_spectra(out_dir: Path, quick: bool) -> list[Path]:
 
 
 def reproduce_quadrature_accuracy(out_dir: Path, quick: bool) -> list[Path]:
-    from mimflow.hermite import gauss_hermite_rule, hermite_normalized
-    from mimflow.plotting import new_figure
-
     degree = 40 if quick else 200
     names = ["relu", "abs", "sign", "erf"]
     nodes, weights = gauss_hermite_rule(200)

@@ -22,6 +22,8 @@ import numpy as np
 from scipy import optimize
 
 from mimflow._errors import MimflowError
+from mimflow.dynamics import equiangular_gram, gram_factor
+from mimflow.targets import make_link
 
 FD_STEP = 2e-3
 QUADRATURE_NODES = 100
@@ -29,8 +31,6 @@ ROOT_XTOL = 1e-10
 
 
 def _g_by_quadrature(link, nodes: int):
-    from mimflow.targets import make_link
-
     f = make_link(link)
     x, w = np.polynomial.hermite_e.hermegauss(nodes)
     w = w / math.sqrt(2 * math.pi)
@@ -45,8 +45,6 @@ def _g_by_quadrature(link, nodes: int):
 
 
 def _curvature(g, k: int, beta: float, h: float) -> float:
-    from mimflow.dynamics import equiangular_gram, gram_factor
-
     V = gram_factor(equiangular_gram(k, beta))
     wbar = V.sum(axis=1)
     wbar /= np.linalg.norm(wbar)

@@ -27,9 +27,11 @@ import warnings as _warnings
 
 import numpy as np
 
-from mimflow.theory import MIN_RUNS, censored_median, loglog_slope_with_error
-from mimflow.theory import BOOTSTRAP_RESAMPLES
+from mimflow._errors import MimflowError
 from mimflow.studies._escape_stats import escape_time_summary
+from mimflow.theory import (BOOTSTRAP_RESAMPLES, MIN_RUNS, censored_median, information_exponent_of_g,
+                            loglog_slope_with_error, parity_of_g, search_time_prediction, search_time_quantiles,
+                            search_time_survival)
 
 HORIZON_FACTOR = 1e3
 """Default horizon: this times the predicted (leading-order) median search time at the run's ``d``."""
@@ -39,9 +41,6 @@ QUANTILE_LEVELS = (0.1, 0.5, 0.9)
 
 def default_horizon(a, k: int, d: int) -> float:
     """``HORIZON_FACTOR`` x the predicted median search time at ``d`` (1000 when there is no search phase)."""
-    from mimflow._errors import MimflowError
-    from mimflow.theory import information_exponent_of_g, search_time_prediction
-
     p = information_exponent_of_g(a)
     if p < 2:
         return 1e3
@@ -54,8 +53,6 @@ def default_horizon(a, k: int, d: int) -> float:
 
 def escape_selection_applies(a, Q) -> bool:
     """Whether :func:`never_escaping` can select anything: ``Q = I`` and odd ``g`` with all ``a_p >= 0``."""
-    from mimflow.theory import parity_of_g
-
     a = np.asarray(a, dtype=float)
     return bool(np.allclose(Q, np.eye(len(Q))) and parity_of_g(a) == "odd" and np.all(a[1:] >= 0))
 
@@ -95,8 +92,6 @@ def neuron_escape_fields(esc, counted, horizon: float, d: int, *, a=None, k: int
         a, k, identity: the run's ``g`` coefficients and ``k``; predictions only when ``identity`` (``Q = I``).
         network: add the network's first / last escape (per seed).
     """
-    from mimflow._errors import MimflowError
-
     esc = np.asarray(esc, dtype=float)
     S, n = esc.shape
     fields, warnings = escape_time_summary([d], esc.reshape(1, S * n, 1), [horizon],
@@ -110,8 +105,6 @@ def neuron_escape_fields(esc, counted, horizon: float, d: int, *, a=None, k: int
             if m is not None and m.n < MIN_RUNS:
                 warnings.append(f"network {label} escape at {d}: the median rests on {m.n} seed(s) (< {MIN_RUNS})")
     if identity and a is not None:
-        from mimflow.theory import search_time_quantiles, search_time_survival
-
         try:
             q = search_time_quantiles(a, k, d, QUANTILE_LEVELS)
             fields["predicted_escape_time_quantiles"] = {str(d): {f"{lv:g}": [float(t)] for lv, t in

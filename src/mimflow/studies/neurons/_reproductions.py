@@ -10,12 +10,23 @@ import time
 from pathlib import Path
 
 import numpy as np
+import xarray as xr
 from scipy import stats
 
-from mimflow.theory import loglog_slope_with_error
-from mimflow.runs import check_claim, coverage_claim, write_claims
-from mimflow.runs import atomic_savefig, atomic_write_dataset, atomic_write_json
+from mimflow.dynamics import classify_neuron_end_points, equiangular_gram, neuron_initial_overlaps, solve_neurons
+from mimflow.plotting import (new_figure, plot_coverage, plot_escape_per_seed, plot_escape_times_vs_d,
+                              plot_neuron_overlaps, plot_phase_diagram)
+from mimflow.runs import (atomic_savefig, atomic_write_dataset, atomic_write_json, check_claim, coverage_claim,
+                          write_claims)
+from mimflow.studies._escape_stats import predicted_slope
+from mimflow.studies.neurons._checks import beta_c_finite_difference
+from mimflow.studies.neurons._command import NeuronsConfig
 from mimflow.studies.neurons._escapes import default_horizon, neuron_escape_fields, never_escaping, semilog_slope_with_error
+from mimflow.studies.neurons._phase import NeuronsPhaseConfig
+from mimflow.studies.neurons._run import run_neurons, run_phase_diagram
+from mimflow.theory import (beta_critical, beta_critical_pure_hermite, correlation_coefficients, coverage_probability,
+                            information_exponent_of_g, is_quadratic, loglog_slope_with_error, nearest_index_vector,
+                            neuron_search_time, quadratic_search_times, search_time_exponent, success_probability)
 
 
 SBH = "Simsek, Bendjeddou, Hsu (2025), arXiv:2411.08798"
@@ -24,8 +35,6 @@ SEARCH_LINKS = ("h2", "h3", "h4")
 
 def _search_times(a, k: int, d: int, n: int, seed: int):
     """One batch of ``n`` neurons at ``d``: escape times (NaN: censored), counted, horizon, initial overlaps."""
-    from mimflow.dynamics import neuron_initial_overlaps, solve_neurons
-
     m0 = neuron_initial_overlaps(np.eye(k), d, n, [seed], salt=d)
     horizon = default_horizon(a, k, d)
     run = solve_neurons(a, np.eye(k), m0, t_max=horizon, rtol=1e-7)
@@ -37,9 +46,6 @@ def search_phase_study(k: int, n: int, ds, links=SEARCH_LINKS) -> dict:
     """Per link and ``d``: Kaplan-Meier medians of the search time of one neuron with 95 % CIs, the
     predicted quantiles, and the slope against ``d`` (log-log for p* >= 3, against ln d for p* = 2)
     with a bootstrap SE (module :mod:`._neuron_escapes`). Seeds are independent across ``d``."""
-    from mimflow.theory import correlation_coefficients, information_exponent_of_g, search_time_exponent
-    from mimflow.studies._escape_stats import predicted_slope
-
     out = {"k": k, "neurons": n, "d": list(ds), "links": {}}
     for link in links:
         a = correlation_coefficients(link)
@@ -63,8 +69,8 @@ def search_phase_study(k: int, n: int, ds, links=SEARCH_LINKS) -> dict:
         pred_med = [row["predicted_escape_time_quantiles"][str(d)]["0.5"][0] for d in ds]
         if p == 2:
             fitted, se = semilog_slope_with_error(ds, samples, row["horizon"])
-            lx = np.log(np.asarray(ds, float))
-            predicted = float(np.polyfit(lx, pred_med, 1)[0])
+            est = loglog_slope_with_error(ds, [[x] for x in pred_med], row["horizon"], log_times=False)
+            predicted = est.fitted if est.fitted is not None else float("nan")
             kind, asym = "dT/dln d", 0.25 / float(a[2])
         else:
             est = loglog_slope_with_error(ds, samples, row["horizon"], seed=p)
@@ -108,14 +114,6 @@ def search_phase_claims(study: dict) -> list:
 
 
 def reproduce_search_phase(out_dir: Path, quick: bool) -> list[Path]:
-    import xarray as xr
-
-    from mimflow.plotting import new_figure, plot_escape_per_seed, plot_escape_times_vs_d
-    from mimflow.plotting import plot_neuron_overlaps
-    from mimflow.theory import is_quadratic, quadratic_search_times
-    from mimflow.theory import correlation_coefficients, neuron_search_time
-    from mimflow.studies.neurons._command import NeuronsConfig, run_neurons
-
     start = time.perf_counter()
     k = 4
     n = 128 if quick else 512
@@ -188,10 +186,6 @@ def coverage_study(S: int, ks, ratios, links=("h4", "h3"), d: int = 1000) -> dic
     of which the first ``n`` neurons are used (neurons of a seed are independent draws). Also the share of
     neurons reaching some index vector against ``p_s`` and of neurons reaching the index vector the
     nearest-index rule predicts (docs/math/neurons.md §2.3), with exact binomial 95 % CIs."""
-    from mimflow.dynamics import classify_neuron_end_points, neuron_initial_overlaps, solve_neurons
-    from mimflow.theory import (correlation_coefficients, coverage_probability, nearest_index_vector,
-                                   success_probability)
-
     out = {"seeds": S, "d": d, "curves": {}}
     for link in links:
         a = correlation_coefficients(link)
@@ -244,11 +238,6 @@ def coverage_claims(study: dict) -> list:
 
 
 def reproduce_coverage(out_dir: Path, quick: bool) -> list[Path]:
-    import xarray as xr
-
-    from mimflow.plotting import new_figure
-    from mimflow.plotting import plot_coverage
-
     start = time.perf_counter()
     S = 100 if quick else 400
     ks = [2, 4, 8] if quick else [2, 4, 8, 16]
@@ -285,9 +274,6 @@ FD_CHECKS = (("h3", 3), ("h4", 3), ("h3(z) + 0.5*h4(z)", 4), ("h4(z) + 0.7*h6(z)
 def threshold_dynamics(link: str = "h3", k: int = 3, offset: float = 0.05, neurons: int = 40) -> dict:
     """Neurons started 1e-3 from the average point at ``beta_c -+ offset``: the share converging to it
     (0 below the threshold, where it is a saddle; 1 above, where it is a minimum), with exact 95 % CIs."""
-    from mimflow.dynamics import classify_neuron_end_points, equiangular_gram, solve_neurons
-    from mimflow.theory import beta_critical, correlation_coefficients
-
     a = correlation_coefficients(link)
     bc = beta_critical(a, k).beta_c
     rng = np.random.default_rng(0)
@@ -326,12 +312,6 @@ def beta_c_claims(fd: list, dyn: dict) -> list:
 
 
 def reproduce_beta_c(out_dir: Path, quick: bool) -> list[Path]:
-    from mimflow.plotting import new_figure
-    from mimflow.plotting import plot_phase_diagram
-    from mimflow.theory import beta_critical, beta_critical_pure_hermite, correlation_coefficients
-    from mimflow.studies.neurons._checks import beta_c_finite_difference
-    from mimflow.studies.neurons._command import NeuronsPhaseConfig, run_phase_diagram
-
     start = time.perf_counter()
     table = {}
     for link in BETA_C_LINKS:

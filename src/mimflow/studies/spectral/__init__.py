@@ -7,7 +7,7 @@ simulation code (tests/test_startup.py).
 _LAZY = {
     "CURVE_POINTS": "._command",
     "SpectralConfig": "._command",
-    "run_spectral": "._command",
+    "run_spectral": "._run",
     "plot_spectral": "._command",
     "SPECTRAL": "._command",
     "PREPROCESSINGS": "._reproductions",

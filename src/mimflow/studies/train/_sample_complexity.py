@@ -1,45 +1,10 @@
-r"""What finite-sample online SGD shows against the population theory (issue 6, section 5).
-
-Two studies, each a function returning plain arrays and numbers (JSON-able), and the two named
-reproductions built on them, ``sgd-vs-ode`` and ``sample-complexity``.
+r"""Samples online SGD needs to escape a saddle, against ``d``: the study ``sample_complexity`` and the
+reproduction ``sample-complexity`` (issue 6, section 5; ``sgd-vs-ode`` is in :mod:`._sgd_vs_ode`).
 
 **Time mapping** (the one of :func:`mimflow.training.train_online`): step ``n`` of online SGD with
 learning rate :math:`\eta` and batch ``B`` sits at time :math:`t = n\eta`, the time of the population
 gradient flow of docs/math/grassmannian-flow.md §1.4, docs/math/planted.md §1.7, docs/math/neurons.md §2.2 (loss with the factor 1/2, unit rate). The population flow is
 the :math:`\eta \to 0` limit at fixed ``t``.
-
-1. Finite-d deviation from the ODE (``sgd_vs_ode``)
-----------------------------------------------------
-Single-index planted learning on the sphere (``r = p = 1``, link fixed to :math:`f`), per-sample loss
-:math:`\tfrac12(f(\lambda) - y)^2`, :math:`\lambda = w^Tx`, :math:`\nu = w_*^Tx`, :math:`y = f(\nu) + \sigma\xi`,
-:math:`e = (f(\lambda) - y)f'(\lambda)`. One step :math:`\tilde w = w - \eta e(x - \lambda w)`,
-:math:`w' = \tilde w/|\tilde w|`, :math:`|\tilde w|^2 = 1 + \eta^2 e^2(|x|^2 - \lambda^2)`, so with
-:math:`\eta = \eta_0/d` and :math:`|x|^2 = d + O(\sqrt d)`, the overlap :math:`m = w_*^Tw` moves by
-
-.. math::
-
-    \Delta m = \eta\,[v(m) + \text{martingale}] - \tfrac{\eta_0\eta}{2}\,C(m)\,m + O(d^{-2}),\qquad
-    v(m) = (1 - m^2)\sum_k k c_k^2 m^{k-1},\quad C(m) = \mathbb{E}[e^2],
-
-and as :math:`d \to \infty` at fixed :math:`\eta_0` the overlap converges (in ``t = n\eta``) to the
-solution of the **corrected ODE** :math:`\dot m = v(m) - \tfrac{\eta_0}{2B}C(m)\,m` (batch ``B``; the
-first-order noise correction stated in :mod:`mimflow.training`), not to the population flow
-:math:`\dot m = v(m)`, which is its :math:`\eta_0 \to 0` limit. The martingale part has variance
-:math:`\eta^2\mathrm{Var}(e\nu) = O(\eta_0^2/d^2)` per step, i.e. :math:`O(\eta_0/d)` per unit of
-``t``: the fluctuation of :math:`m(t)` about the corrected ODE is a Gaussian process of size
-:math:`\sqrt{\eta_0/d}`, and the bias from the neglected terms is :math:`O(1/d)`. Hence
-
-.. math::  \Big(\mathbb{E}\max_{t\le T}|m_{SGD}(t) - m_{ODE,\eta_0}(t)|^2\Big)^{1/2} \propto d^{-1/2},
-
-while the deviation from the :math:`\eta_0 \to 0` flow tends to the constant
-:math:`\max_t|m_{ODE,\eta_0} - m_{ODE,0}| = O(\eta_0)`. Both ODEs start from each seed's own
-:math:`m(0)` (so the initial condition is not part of the deviation). :math:`C(m)` is computed here by
-two-dimensional Gauss-Hermite quadrature (:math:`\lambda = z_1`, :math:`\nu = m z_1 + \sqrt{1-m^2}z_2`),
-exact for polynomial links; nothing of :mod:`mimflow.training` is used for the reference.
-
-The default link :math:`f = h_1 + h_2` has information exponent 1 (planted: no saddle, docs/math/saddles.md §1.6
-table, :math:`v(0) = c_1^2 > 0`), so every seed follows an ``O(1)`` path from :math:`m(0) \approx \pm d^{-1/2}`
-to :math:`m = 1` and the comparison covers the whole path.
 
 2. Samples to escape each saddle (``sample_complexity``)
 --------------------------------------------------------
@@ -97,185 +62,19 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import xarray as xr
+from scipy import stats
 
 from mimflow._errors import MimflowError
-from mimflow.theory import MAX_CENSORED_FRACTION, MIN_RUNS, censored_median, loglog_slope_with_error
-from mimflow.runs import check_claim, write_claims
-from mimflow.runs import atomic_savefig, atomic_write_dataset, atomic_write_json
+from mimflow.plotting import new_figure, plot_samples_to_escape
+from mimflow.runs import atomic_savefig, atomic_write_dataset, atomic_write_json, check_claim, write_claims
+from mimflow.studies.train._command import ESCAPE_THRESHOLD
+from mimflow.targets import make_link
+from mimflow.theory import (MAX_CENSORED_FRACTION, MIN_RUNS, censored_median, fit_loglog_slope,
+                            loglog_slope_with_error, single_index_escape_time)
+from mimflow.training import Scaling, make_algorithm, train_online
 
-ESCAPE_THRESHOLD = 0.5
-DEVIATION_LINK = "z + h2(z)"
-
-
-# ---------------------------------------------------------------------- the corrected ODE (section 1)
-
-
-def _link_functions(coefficients):
-    """``f`` and ``f'`` of :math:`f = \\sum_k c_k h_k` (NumPy, vectorised), from the Hermite recursion."""
-    c = np.asarray(coefficients, dtype=float)
-    K = len(c) - 1
-
-    def hermite(z):
-        z = np.asarray(z, dtype=float)
-        h = [np.ones_like(z), z]
-        for k in range(1, K):
-            h.append((z * h[k] - math.sqrt(k) * h[k - 1]) / math.sqrt(k + 1))
-        return h[: K + 1]
-
-    def f(z):
-        return sum(ck * hk for ck, hk in zip(c, hermite(z)))
-
-    def df(z):  # h_k' = sqrt(k) h_{k-1}
-        h = hermite(z)
-        return sum(c[k] * math.sqrt(k) * h[k - 1] for k in range(1, K + 1))
-
-    return f, df
-
-
-def online_limit_coefficients(coefficients, *, loss: str = "planted", noise: float = 0.0, nodes: int = 40):
-    r"""The single-index online-SGD limit: ``v(m)`` and ``C(m)`` of the module docstring, section 1.
-
-    Args:
-        coefficients: Hermite coefficients ``c_0..c_K`` of the link (student link = teacher link).
-        loss: ``"planted"`` (square loss, :math:`e = (f(\lambda) - y)f'(\lambda)`) or ``"correlation"``
-            (:math:`-y f(\lambda)`, :math:`e = -y f'(\lambda)`).
-        noise: label-noise standard deviation :math:`\sigma`.
-        nodes: Gauss-Hermite nodes per dimension (exact for polynomial links of degree <= nodes/2).
-
-    Returns:
-        ``(v, C)``: vectorised callables of ``m``; the corrected ODE is
-        :math:`\dot m = v(m) - \tfrac{\eta d}{2B}C(m)m`.
-    """
-    if loss not in ("planted", "correlation"):
-        raise MimflowError(f"loss must be 'planted' or 'correlation', got {loss!r}")
-    from mimflow.hermite import gauss_hermite_rule
-
-    c = np.asarray(coefficients, dtype=float)
-    k = np.arange(len(c))
-    f, df = _link_functions(c)
-    z, w = gauss_hermite_rule(nodes)
-    z1, z2 = np.meshgrid(z, z, indexing="ij")
-    ww = np.outer(w, w)
-
-    def v(m):
-        m = np.asarray(m, dtype=float)
-        return (1.0 - m**2) * np.sum(k[1:] * c[1:] ** 2 * m[..., None] ** (k[1:] - 1), axis=-1)
-
-    def C(m):
-        m = np.asarray(m, dtype=float)
-        mm = m[..., None, None]
-        lam = z1
-        nu = mm * z1 + np.sqrt(np.clip(1.0 - mm**2, 0.0, None)) * z2
-        fl, dfl, fn = f(lam), df(lam), f(nu)
-        if loss == "planted":
-            sq = (fl - fn) ** 2 * dfl**2 + noise**2 * dfl**2
-        else:
-            sq = fn**2 * dfl**2 + noise**2 * dfl**2
-        return np.sum(ww * sq, axis=(-2, -1))
-
-    return v, C
-
-
-def solve_single_index_ode(velocity, m0, t, *, rtol: float = 1e-10) -> np.ndarray:
-    """Integrate ``dm/dt = velocity(m)`` for every seed's ``m0`` (shape ``(S,)``); returns ``(S, T)`` at ``t``."""
-    from scipy.integrate import solve_ivp
-
-    m0 = np.asarray(m0, dtype=float).reshape(-1)
-    t = np.asarray(t, dtype=float)
-    sol = solve_ivp(lambda _, y: velocity(y), (float(t[0]), float(t[-1])), m0, t_eval=t, method="DOP853",
-                    rtol=rtol, atol=1e-13)
-    if not sol.success or sol.y.shape[1] != len(t):
-        raise MimflowError(f"the reference ODE failed: {sol.message}")
-    return sol.y
-
-
-def weighted_loglog_slope(ds, values, stderr) -> tuple[float, float]:
-    """Weighted least-squares slope of ``log values`` on ``log d`` and its standard error.
-
-    ``stderr`` are standard errors of ``values``; the log has SE ``stderr / values``.
-    """
-    x = np.log(np.asarray(ds, dtype=float))
-    y = np.log(np.asarray(values, dtype=float))
-    s = np.asarray(stderr, dtype=float) / np.asarray(values, dtype=float)
-    keep = np.isfinite(x) & np.isfinite(y) & np.isfinite(s) & (s > 0)
-    x, y, s = x[keep], y[keep], s[keep]
-    if len(x) < 2:
-        return float("nan"), float("nan")
-    wts = 1.0 / s**2
-    xm = np.sum(wts * x) / np.sum(wts)
-    ym = np.sum(wts * y) / np.sum(wts)
-    sxx = np.sum(wts * (x - xm) ** 2)
-    slope = float(np.sum(wts * (x - xm) * (y - ym)) / sxx)
-    return slope, float(1.0 / math.sqrt(sxx))
-
-
-def sgd_vs_ode(
-    *,
-    link: str = DEVIATION_LINK,
-    ds=(300, 1000, 3000, 10000),
-    seeds: int = 64,
-    eta0: float = 0.1,
-    t_max: float = 2.0,
-    n_save: int = 60,
-    engine: str = "reduced",
-    noise: float = 0.0,
-    key=None,
-    progress=None,
-) -> dict:
-    r"""Online planted SGD at several ``d`` against the population ODE (module docstring, section 1).
-
-    ``lr = eta0 / d``, one sample per step, ``steps = t_max d / eta0``, saved on a linear grid of
-    ``n_save`` points. Per ``d``: the overlaps ``m`` (S, T), the :math:`\eta \to 0` flow and the corrected
-    ODE from each seed's ``m(0)``, the per-seed max deviations from both, their RMS over seeds and its
-    standard error (delta method on the mean of squares), and the weighted log-log slope of the RMS
-    deviation from the corrected ODE against ``d`` (expected ``-1/2``).
-    """
-    from mimflow.targets import make_link
-    from mimflow.training import Scaling, train_online
-
-    spec = make_link(link)
-    if spec.r != 1:
-        raise MimflowError(f"sgd_vs_ode needs a one-variable link, got {link!r} with r = {spec.r}")
-    coeffs = spec.spectrum(12).coefficients
-    v, C = online_limit_coefficients(coeffs, loss="planted", noise=noise)
-    algo = _build("planted", link, float(noise))
-    out = {"link": link, "algorithm": "planted", "eta0": eta0, "lr": "eta0/d", "batch": 1, "t_max": t_max,
-           "seeds": seeds, "engine": engine, "time_mapping": "t = step * eta, eta = eta0/d",
-           "d": [int(d) for d in ds], "t": None, "m": [], "m_flow": [], "m_corrected": [],
-           "rms_dev_flow": [], "rms_dev_flow_se": [], "rms_dev_corrected": [], "rms_dev_corrected_se": [],
-           "seconds": []}
-    for i, d in enumerate(ds):
-        d = int(d)
-        steps = int(round(t_max * d / eta0))
-        start = time.perf_counter()
-        traj = train_online(algo, d=d, steps=steps, lr=Scaling(eta0, 1.0), batch=1, seeds=seeds, engine=engine,
-                            n_save=n_save, save_grid="linear", key=key)
-        out["seconds"].append(time.perf_counter() - start)
-        t = np.asarray(traj.t)
-        m = np.asarray(traj.M)[:, :, 0, 0]
-        eta_d = float(traj.info.get("lr", eta0 / d)) * d
-        flow = solve_single_index_ode(v, m[:, 0], t)
-        corrected = solve_single_index_ode(lambda y: v(y) - 0.5 * eta_d * C(y) * y, m[:, 0], t)
-        for name, ref in (("flow", flow), ("corrected", corrected)):
-            dev2 = np.max(np.abs(m - ref), axis=1) ** 2
-            rms = math.sqrt(dev2.mean())
-            se = dev2.std(ddof=1) / math.sqrt(len(dev2)) / (2.0 * rms)
-            out[f"rms_dev_{name}"].append(rms)
-            out[f"rms_dev_{name}_se"].append(se)
-        out["t"] = t
-        out["m"].append(m)
-        out["m_flow"].append(flow)
-        out["m_corrected"].append(corrected)
-        if progress is not None:
-            progress((i + 1) / len(ds))
-    slope, slope_se = weighted_loglog_slope(ds, out["rms_dev_corrected"], out["rms_dev_corrected_se"])
-    slope_flow, slope_flow_se = weighted_loglog_slope(ds, out["rms_dev_flow"], out["rms_dev_flow_se"])
-    out.update(slope=slope, slope_se=slope_se, slope_predicted=-0.5, slope_vs_flow=slope_flow,
-               slope_vs_flow_se=slope_flow_se)
-    return out
-
-
-# ---------------------------------------------------------------------- samples to escape (section 2)
+BAGJ = "Ben Arous, Gheissari, Jagannath (2021), JMLR 22(106)"
 
 
 def samples_to_escape(traj, *, threshold: float = ESCAPE_THRESHOLD, samples_per_step: float = 1.0) -> np.ndarray:
@@ -317,11 +116,9 @@ CASES = {
 
 
 @lru_cache(maxsize=32)
-def _build(algorithm: str, link: str, noise: float = 0.0):
+def build_algorithm_cached(algorithm: str, link: str, noise: float = 0.0):
     """One algorithm object per (algorithm, link, noise): the engines' compiled segments are keyed on
     the algorithm object, so reusing it avoids recompiling across studies in one process."""
-    from mimflow.training import make_algorithm
-
     if noise:
         return make_algorithm(algorithm, link, noise=noise)
     if algorithm == "correlation":
@@ -340,11 +137,6 @@ def predicted_samples(algorithm: str, link: str, d: float, lr: float) -> float:
     For odd ``s`` the population flow escapes only from :math:`m(0) > 0` (half the seeds): this is then
     the median of the escaping half (SGD's noise lets some negative starts escape too).
     """
-    from scipy import stats
-
-    from mimflow.targets import make_link
-    from mimflow.theory import single_index_escape_time
-
     m0 = math.sqrt(stats.chi2.ppf(0.5, 1) / d)
     alg = "two-timescale" if algorithm.startswith("two-timescale") else "planted"
     t = single_index_escape_time(make_link(link).spectrum(8), algorithm=alg, m0=m0)
@@ -370,8 +162,6 @@ def sample_complexity(
     medians with 95 % CIs, censored and escaped fractions, the predicted samples, ``escape_slope`` (the
     fitted exponent with its bootstrap SE beside the predicted one) and ``warnings``.
     """
-    from mimflow.training import Scaling, train_online
-
     names = list(CASES) if cases is None else list(cases)
     result = {"d": [int(d) for d in ds], "seeds": seeds, "budget": budget, "threshold": ESCAPE_THRESHOLD,
               "engine": engine, "time_mapping": "t = step * eta", "cases": {}}
@@ -381,7 +171,7 @@ def sample_complexity(
         if name not in CASES:
             raise MimflowError(f"unknown case {name!r}; known: {', '.join(CASES)}")
         algorithm, link, s, delta, coef, exponent, rigorous = CASES[name]
-        algo = _build(algorithm, link)
+        algo = build_algorithm_cached(algorithm, link)
         row = {"algorithm": algorithm, "link": link, "information_exponent": s, "lr": f"{coef} * d^-{delta}",
                "predicted_exponent": exponent, "rigorous": rigorous, "samples": [], "median": [], "median_ci95": [],
                "median_censored": [], "censored_fraction": [], "escaped_fraction": [], "predicted": [],
@@ -407,8 +197,6 @@ def sample_complexity(
             done += 1
             if progress is not None:
                 progress(done / total)
-        from mimflow.theory import fit_loglog_slope
-
         row["predicted_finite_d_exponent"] = fit_loglog_slope(ds, row["predicted"])
         samples = [np.where(np.isfinite(x), x, np.nan) for x in row["samples"]]
         est = loglog_slope_with_error(ds, samples, row["steps_budget"], seed=seed)
@@ -434,70 +222,6 @@ def sample_complexity(
     return result
 
 
-# ---------------------------------------------------------------------- reproductions
-
-
-def _sgd_vs_ode_dataset(res: dict):
-    import xarray as xr
-
-    data = {
-        "m": (("d", "seed", "t"), np.asarray(res["m"])),
-        "m_flow": (("d", "seed", "t"), np.asarray(res["m_flow"])),
-        "m_corrected": (("d", "seed", "t"), np.asarray(res["m_corrected"])),
-        "rms_dev_corrected": (("d",), np.asarray(res["rms_dev_corrected"])),
-        "rms_dev_corrected_se": (("d",), np.asarray(res["rms_dev_corrected_se"])),
-        "rms_dev_flow": (("d",), np.asarray(res["rms_dev_flow"])),
-        "rms_dev_flow_se": (("d",), np.asarray(res["rms_dev_flow_se"])),
-    }
-    attrs = {k: res[k] for k in ("link", "algorithm", "eta0", "lr", "t_max", "engine", "time_mapping", "slope",
-                                 "slope_se", "slope_predicted")}
-    return xr.Dataset(data, coords={"d": res["d"], "seed": np.arange(res["seeds"]), "t": np.asarray(res["t"])},
-                      attrs=attrs)
-
-
-def sgd_vs_ode_reproduction(out_dir: Path, *, quick: bool = False) -> list[Path]:
-    """Figure ``sgd_vs_ode.png``, data ``sgd_vs_ode.nc`` and ``sgd_vs_ode.json`` (module docstring, section 1)."""
-    from mimflow.plotting import new_figure
-    from mimflow.plotting import plot_deviation_vs_d, plot_sgd_vs_ode
-
-    ds = (100, 400) if quick else (400, 1600, 6400, 25600)
-    res = sgd_vs_ode(ds=ds, seeds=32 if quick else 128, eta0=0.1, t_max=1.5 if quick else 2.0,
-                     n_save=30 if quick else 80)
-    fig, axes = new_figure(2, 1, width=4.4, height=3.4)
-    show = [0, len(ds) - 1]
-    plot_sgd_vs_ode(axes[0, 0], res["t"], [res["m"][i] for i in show], [res["m_corrected"][i] for i in show],
-                    [ds[i] for i in show], flow=[res["m_flow"][i] for i in show])
-    axes[0, 0].set_title(f"planted online SGD, f = {res['link']}, $\\eta = {res['eta0']}/d$")
-    plot_deviation_vs_d(axes[0, 1], ds, res["rms_dev_corrected"], res["rms_dev_corrected_se"], slope=res["slope"],
-                        slope_se=res["slope_se"], rms_flow=res["rms_dev_flow"], se_flow=res["rms_dev_flow_se"])
-    axes[0, 1].set_title(f"finite-d deviation ({res['seeds']} seeds per d)")
-    fig.tight_layout()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    figure = atomic_savefig(fig, out_dir / "sgd_vs_ode.png")
-    data = atomic_write_dataset(_sgd_vs_ode_dataset(res), out_dir / "sgd_vs_ode.nc")
-    claims = sgd_vs_ode_claims(res)
-    summary = {k: v for k, v in res.items() if k not in ("m", "m_flow", "m_corrected", "t")}
-    summary["claims"] = [c.to_json() for c in claims]
-    summary["warnings"] = [f"only {res['seeds']} seeds per d (< 8)"] if res["seeds"] < 8 else []
-    summary["files"] = [str(figure), str(data)]
-    js = atomic_write_json(out_dir / "sgd_vs_ode.json", summary)
-    return [figure, data, js, write_claims(out_dir, claims)]
-
-
-BAGJ = "Ben Arous, Gheissari, Jagannath (2021), JMLR 22(106)"
-
-
-def sgd_vs_ode_claims(res: dict) -> list:
-    """The deviation of online SGD from the corrected ODE shrinks like d^(-1/2) (module docstring, section 1)."""
-    return [check_claim(
-        f"planted online SGD (f = {res['link']}, eta = {res['eta0']}/d): max_t |m_SGD - m_ODE| about the corrected "
-        "ODE is a fluctuation of size sqrt(eta0/d), so its RMS over seeds scales like d^(-1/2)",
-        f"docs/math/online-sgd.md §6.3 (diffusion limit); {BAGJ}",
-        f"log-log slope of the RMS deviation over d = {res['d']}", predicted=res["slope_predicted"],
-        measured=res["slope"], se=res["slope_se"],
-        note=f"weighted least squares of log RMS on log d, per-d SE by the delta method over {res['seeds']} seeds")]
-
-
 def sample_complexity_claims(res: dict) -> list:
     """Samples to escape scale as predicted, for the rigorous rows (module docstring, section 2)."""
     rows = {n: r for n, r in res["cases"].items() if r["rigorous"]}
@@ -517,8 +241,6 @@ def sample_complexity_claims(res: dict) -> list:
 
 
 def _sample_complexity_dataset(res: dict):
-    import xarray as xr
-
     names = list(res["cases"])
     rows = [res["cases"][n] for n in names]
     data = {
@@ -539,9 +261,6 @@ def _sample_complexity_dataset(res: dict):
 
 def sample_complexity_reproduction(out_dir: Path, *, quick: bool = False) -> list[Path]:
     """Figure ``sample_complexity.png``, data ``.nc`` and ``.json`` (module docstring, section 2)."""
-    from mimflow.plotting import new_figure
-    from mimflow.plotting import plot_samples_to_escape
-
     if quick:
         res = sample_complexity(cases=list(CASES)[:1], ds=(50, 100), seeds=32, budget=3.0, n_save=100)
     else:
@@ -562,10 +281,6 @@ def sample_complexity_reproduction(out_dir: Path, *, quick: bool = False) -> lis
                "files": [str(figure), str(data)]}
     js = atomic_write_json(out_dir / "sample_complexity.json", summary)
     return [figure, data, js, write_claims(out_dir, claims)]
-
-
-def reproduce_sgd_vs_ode(out_dir: Path, quick: bool) -> list[Path]:
-    return sgd_vs_ode_reproduction(out_dir, quick=quick)
 
 
 def reproduce_sample_complexity(out_dir: Path, quick: bool) -> list[Path]:
