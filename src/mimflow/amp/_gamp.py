@@ -34,6 +34,7 @@ import numpy as np
 
 from mimflow import _jax  # noqa: F401  (x64)
 from mimflow._errors import MimflowError
+from mimflow._seeds import seed_key
 from mimflow.amp._channels import make_channel
 from mimflow.amp._priors import make_prior
 
@@ -109,7 +110,7 @@ def run_gamp(link, alpha: float, d: int, seeds, *, prior: str = "gaussian", nois
         link: the link (name, expression in ``z`` or :class:`~mimflow.targets.Link`).
         alpha: ``n/d``; ``n = round(alpha d)``.
         d: dimension.
-        seeds: integer seeds, shape ``(S,)``; seed ``s`` uses ``jax.random.PRNGKey(s)``.
+        seeds: integer seeds, shape ``(S,)``; seed ``s`` uses ``seed_key(s)`` (docs/conventions.md).
         prior: ``"gaussian"`` or ``"rademacher"``.
         noise: label-noise standard deviation.
         steps: GAMP iterations ``T``.
@@ -144,7 +145,7 @@ def run_gamp(link, alpha: float, d: int, seeds, *, prior: str = "gaussian", nois
     parts = []
     for start in range(0, len(seeds), chunk):
         block = seeds[start:start + chunk]
-        keys = jnp.stack([jax.random.PRNGKey(s) for s in block + [block[-1]] * (chunk - len(block))])
+        keys = jnp.stack([seed_key(s) for s in block + [block[-1]] * (chunk - len(block))])
         parts.append(np.asarray(fn(keys))[:len(block)])
     out = np.concatenate(parts, axis=0)
     if not np.all(np.isfinite(out)):

@@ -19,6 +19,7 @@ _LAZY = {
     "list_reproductions": "._registry",
     "register": "._registry",
     "reproduce": "._registry",
+    "load_target": "._registry",
     "resolve_config": "._config",
     "CatalogueEntry": "._catalogue",
     "REPRODUCTIONS": "._catalogue",  # the catalogue's entries (runs/_catalogue.py), read without importing a study

@@ -20,7 +20,7 @@ Seeds: when their stacked data fit in :data:`BATCH_BYTES` (float64), all seeds r
 jitted Lanczos with a fixed number of steps (:func:`top_eigenpairs_batched`; ARPACK finishes any seed
 whose residual is not yet small); this removes ARPACK's per-product Python overhead, which is about
 half the time at ``d = 500`` (BENCHMARKS.md). Larger problems run seed after seed with ARPACK: the
-products are memory-bound and batching would only multiply memory by ``S``. Seed ``k`` uses ``jax.random.key(k)`` split into the
+products are memory-bound and batching would only multiply memory by ``S``. Seed ``k`` uses ``seed_key(k)`` (docs/conventions.md) split into the
 keys of ``w*``, ``X`` blocks and the noise, so identical seeds give identical numbers.
 """
 
@@ -37,6 +37,7 @@ from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
 from mimflow import _jax  # noqa: F401  (x64)
 from mimflow._errors import MimflowError
+from mimflow._seeds import seed_generator, seed_key
 from mimflow.spectral._preprocessing import Preprocessing, make_preprocessing
 from mimflow.targets import make_link
 
@@ -144,7 +145,7 @@ def top_eigenpair(X: np.ndarray, t: np.ndarray, *, tol: float | None = None, v0=
         vals, vecs = np.linalg.eigh(D.astype(np.float64))
         return float(vals[-1]), vecs[:, -1], 1
     if v0 is None:  # a fixed generic start: ARPACK's own random start would make runs irreproducible
-        v0 = np.random.default_rng(20170218).standard_normal(d)
+        v0 = seed_generator(20170218).standard_normal(d)
     try:
         vals, vecs = eigsh(op, k=1, which="LA", tol=tol, v0=v0, maxiter=maxiter or 100 * d,
                            ncv=min(d, 24))
@@ -209,7 +210,7 @@ def top_eigenpairs_batched(X: np.ndarray, t: np.ndarray, *, steps: int = LANCZOS
     for ts in t:
         _check_weights(ts)
     steps = int(min(steps, d))
-    v0 = np.random.default_rng(20170218).standard_normal(d)
+    v0 = seed_generator(20170218).standard_normal(d)
     lam, vec, res, scale = (np.asarray(a) for a in _lanczos_batch(jnp.asarray(X), jnp.asarray(t), jnp.asarray(v0), steps))
     lam, vec = lam.copy(), vec.copy()
     products = np.full(S, steps)
@@ -308,7 +309,7 @@ def measure_spectral_overlaps(link, preprocess, alpha: float, d: int, seeds, *, 
     if batched is None:
         batched = np.dtype(dtype) == np.float64 and len(seeds) > 1 and len(seeds) * n * d * 8 <= BATCH_BYTES
     if batched:
-        datas = [sample_spectral_data(link, d, n, noise=noise, key=jax.random.key(seed), dtype=dtype) for seed in seeds]
+        datas = [sample_spectral_data(link, d, n, noise=noise, key=seed_key(seed), dtype=dtype) for seed in seeds]
         X = np.stack([dt.X for dt in datas])
         t = np.stack([_weights(dt, pre) for dt in datas])
         lam_b, vec_b, mv_b = top_eigenpairs_batched(X, t)
@@ -317,7 +318,7 @@ def measure_spectral_overlaps(link, preprocess, alpha: float, d: int, seeds, *, 
             progress(1.0)
         return SpectralRun(seeds, ov_b, np.asarray(lam_b), np.asarray(mv_b))
     for i, seed in enumerate(seeds):
-        data = sample_spectral_data(link, d, n, noise=noise, key=jax.random.key(seed), dtype=dtype)
+        data = sample_spectral_data(link, d, n, noise=noise, key=seed_key(seed), dtype=dtype)
         est = spectral_estimate(data, pre)
         ov.append(est.overlap2)
         lam.append(est.eigenvalue)

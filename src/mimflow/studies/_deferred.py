@@ -12,8 +12,9 @@ studies (``runs/_catalogue.py``)::
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
+
+from mimflow.runs import load_target
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,7 @@ class Deferred:
 
     def resolve(self):
         """The function named by :attr:`target` (imports its module)."""
-        module, _, attribute = self.target.partition(":")
-        return getattr(importlib.import_module(module), attribute)
+        return load_target(self.target)
 
     def __call__(self, *args, **kwargs):
         return self.resolve()(*args, **kwargs)

@@ -19,6 +19,9 @@ import numpy as np
 
 from mimflow.theory import MAX_CENSORED_FRACTION, MIN_RUNS, censored_median, loglog_slope, loglog_slope_with_error
 
+ESCAPE_THRESHOLD = 0.5
+"""The level a singular value of ``M`` (or an overlap) reaches at an escape (``train``, ``sample-complexity``)."""
+
 
 def escape_time_summary(labels, escape, horizons, *, counted=None, names=None,
                         horizon_option: str = "t_max") -> tuple[dict, list[str]]:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mimflow._errors import MimflowError, check_finite
+from mimflow._seeds import seed_generator
 from mimflow.hermite import as_multivariate
 from mimflow.theory._hermite_support import DEFAULT_RTOL
 from mimflow.theory._multi_index_escape import initial_saddle_overlaps
@@ -54,7 +55,7 @@ def sample_initial_overlaps(d: int, r: int, p: int, n: int, *, seed: int = 0) ->
             raise MimflowError(f"{name} must be a positive integer, got {value!r}")
     if d < r + p:
         raise MimflowError(f"d = {d} is too small: need d >= r + p = {r + p}")
-    rng = np.random.default_rng(seed)
+    rng = seed_generator(seed)
     Z1 = rng.standard_normal((n, r, p))
     chi2 = rng.chisquare((d - r) - np.arange(p), size=(n, p))
     L = np.tril(rng.standard_normal((n, p, p)), k=-1) + np.sqrt(chi2)[:, :, None] * np.eye(p)

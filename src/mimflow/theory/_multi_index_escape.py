@@ -81,6 +81,7 @@ import numpy as np
 from scipy import stats
 
 from mimflow._errors import MimflowError, check_finite
+from mimflow._seeds import seed_generator
 from mimflow.hermite import as_multivariate
 from mimflow.theory._hermite_support import DEFAULT_RTOL
 from mimflow.theory._saddle_sequence import saddle_sequence
@@ -108,7 +109,7 @@ def _initial_statistic(n: int, k: int, statistic: str) -> float:
         return 0.0
     if n == 1:
         return float(k) if statistic == "mean" else float(stats.chi2.median(k))
-    rng = np.random.default_rng(1729)
+    rng = seed_generator(1729)
     Y = rng.standard_normal((WISHART_SAMPLES, n, k))
     lam = np.linalg.eigvalsh(Y @ np.swapaxes(Y, 1, 2))[:, 0]
     return float(np.mean(lam) if statistic == "mean" else np.median(lam))

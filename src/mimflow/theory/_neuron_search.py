@@ -49,6 +49,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from mimflow._errors import MimflowError
+from mimflow._seeds import seed_generator
 from mimflow.theory._leading_order import leading_order_escape_time
 from mimflow.theory._neuron_correlation import _check_a, _check_kn, information_exponent_of_g, parity_of_g
 from mimflow.theory._single_index_escape import single_index_escape_time
@@ -183,7 +184,7 @@ def quadratic_search_times(a, m0, *, threshold: float = 0.5) -> np.ndarray:
 
 def _uniform_overlaps(k: int, d: int, draws: int, seed: int) -> np.ndarray:
     """``(draws, k)``: first ``k`` coordinates of a uniform unit vector in ``R^d`` (exact law)."""
-    rng = np.random.default_rng(np.random.SeedSequence([20_241_108, d, k, seed]))
+    rng = seed_generator(seed, 20_241_108, d, k)
     z = rng.standard_normal((draws, k))
     rest = rng.chisquare(d - k, size=draws) if d > k else np.zeros(draws)
     return z / np.sqrt(np.sum(z * z, axis=1) + rest)[:, None]

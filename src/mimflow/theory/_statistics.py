@@ -40,6 +40,7 @@ import numpy as np
 from scipy import stats
 
 from mimflow._errors import MimflowError
+from mimflow._seeds import seed_generator
 
 __all__ = [
     "CensoredMedian",
@@ -242,7 +243,7 @@ def loglog_slope_with_error(ds, samples, horizons, *, seed: int = 0, n_resamples
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", stats.DegenerateDataWarning)
         res = stats.bootstrap(tuple(coded), statistic, n_resamples=n_resamples, vectorized=True, paired=False,
-                              method="percentile", rng=np.random.default_rng(seed))
+                              method="percentile", rng=seed_generator(seed))
     dist = np.asarray(res.bootstrap_distribution)
     finite = np.isfinite(dist)
     bad = float(np.mean(~finite))

@@ -5,7 +5,7 @@ simulation code (tests/test_startup.py).
 """
 
 _LAZY = {
-    "CURVE_POINTS": "._command",
+    "CURVE_POINTS": "._run",
     "AMPConfig": "._command",
     "run_amp": "._run",
     "plot_amp": "._command",

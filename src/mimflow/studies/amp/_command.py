@@ -20,10 +20,6 @@ from mimflow.studies._deferred import Deferred
 _make_link = Deferred("mimflow.targets:make_link")
 _make_prior = Deferred("mimflow.amp:make_prior")
 
-CURVE_POINTS = 60
-"""Points of the overlap-vs-alpha curves stored for the plot (log-spaced, plus both sides of each jump)."""
-
-
 class AMPConfig(BaseModel):
     """Config of ``mimflow amp``."""
 

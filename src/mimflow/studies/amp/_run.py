@@ -28,13 +28,19 @@ from __future__ import annotations
 
 import math
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
 
 from mimflow.amp import compute_thresholds, make_state_evolution, run_gamp
 from mimflow.runs import RunResult, check_finite_result, seed_list
-from mimflow.studies.amp._command import CURVE_POINTS, AMPConfig
+
+if TYPE_CHECKING:  # annotations only: the command module names this one (a Deferred), not the reverse
+    from mimflow.studies.amp._command import AMPConfig
+
+CURVE_POINTS = 60
+"""Points of the overlap-vs-alpha curves stored for the plot (log-spaced, plus both sides of each jump)."""
 
 
 def _fixed_points_json(point) -> list[dict]:

@@ -6,7 +6,7 @@ simulation code (tests/test_startup.py).
 """
 
 _LAZY = {
-    "OBSERVABLES": "._command",
+    "OBSERVABLES": "._run",
     "DMFTConfig": "._command",
     "run_dmft": "._run",
     "plot_dmft": "._command",

@@ -16,9 +16,6 @@ from mimflow.studies._deferred import Deferred
 _parse_init = Deferred("mimflow.proportional:parse_init")
 _make_loss = Deferred("mimflow.proportional:make_loss")
 
-OBSERVABLES = ("overlap", "norm2", "train_error", "test_error")
-
-
 class DMFTConfig(BaseModel):
     """Config of ``mimflow dmft``."""
 

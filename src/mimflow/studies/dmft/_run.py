@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
@@ -30,7 +31,11 @@ import xarray as xr
 from mimflow._errors import MimflowError
 from mimflow.proportional import make_problem, simulate_gd, solve_dmft, solve_fixed_point
 from mimflow.runs import RunResult, check_finite_result
-from mimflow.studies.dmft._command import OBSERVABLES, DMFTConfig
+
+if TYPE_CHECKING:  # annotations only: the command module names this one (a Deferred), not the reverse
+    from mimflow.studies.dmft._command import DMFTConfig
+
+OBSERVABLES = ("overlap", "norm2", "train_error", "test_error")
 
 
 def _problem(config: DMFTConfig):

@@ -7,17 +7,14 @@ simulation code (tests/test_startup.py).
 """
 
 _LAZY = {
-    "MAX_DEGREE_BY_R": "._command",
-    "TAIL_RTOL": "._command",
     "FlowConfig": "._command",
-    "link_spectrum_for_flow": "._run",
-    "HORIZON_QUANTILE": "._command",
-    "HORIZON_FACTOR": "._command",
-    "PREDICTION_DRAWS": "._command",
+    "HORIZON_QUANTILE": "._run",
+    "HORIZON_FACTOR": "._run",
+    "PREDICTION_DRAWS": "._run",
     "predictions": "._run",
     "run_flow": "._run",
     "escape_time_slopes": "._run",
-    "ESCAPING": "._command",
+    "ESCAPING": "._run",
     "escape_arrays": "._command",
     "plot_flow": "._command",
     "FLOW": "._command",

@@ -19,10 +19,6 @@ from mimflow.studies._deferred import Deferred
 
 _make_link = Deferred("mimflow.targets:make_link")
 
-MAX_DEGREE_BY_R = {1: 40, 2: 12, 3: 8, 4: 6}
-TAIL_RTOL = 1e-6
-"""Truncation: the smallest degree whose Parseval tail is below ``TAIL_RTOL * ||f||^2`` (up to the cap)."""
-
 
 class FlowConfig(BaseModel):
     """Config of ``mimflow flow``."""
@@ -69,20 +65,6 @@ class FlowConfig(BaseModel):
     @property
     def seed_list(self) -> list[int]:
         return seed_list(self.seeds)
-
-
-HORIZON_QUANTILE = 0.975
-HORIZON_FACTOR = 2.0
-PREDICTION_DRAWS = 4000
-"""Default horizon: ``HORIZON_FACTOR`` x the predicted ``HORIZON_QUANTILE`` quantile of the last
-saddle's escape time at the largest ``d`` (Monte Carlo over ``PREDICTION_DRAWS`` draws of ``M(0)``),
-so that the predicted censored fraction is below 2.5 % at every ``d`` (docs/math/statistics.md)."""
-
-
-ESCAPING = "escaping plateau"
-"""End-point label of a run that sits near a degenerate saddle at ``t_max`` but is leaving it (its
-singular values still grow): not trapped, only slow (escape times are heavy-tailed in the initial
-overlap). A run whose singular values shrink towards the critical point is trapped."""
 
 
 def escape_arrays(summary, ds) -> dict:

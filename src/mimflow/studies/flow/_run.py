@@ -14,6 +14,7 @@ crosses ``threshold`` (default 1/2). Saddles not reached before ``t_max`` are re
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import jax
 import numpy as np
@@ -23,27 +24,24 @@ from mimflow._errors import MimflowError
 from mimflow.dynamics import classify_end_point, haar_overlaps_batch, make_flow, saddle_escape_times, solve_flow
 from mimflow.runs import RunResult, check_finite_result
 from mimflow.studies._escape_stats import escape_time_summary, predicted_slope, slope_summary
-from mimflow.studies.flow._command import (ESCAPING, HORIZON_FACTOR, HORIZON_QUANTILE, MAX_DEGREE_BY_R,
-                                           PREDICTION_DRAWS, TAIL_RTOL, FlowConfig)
-from mimflow.studies.hermite import link_spectrum
-from mimflow.targets import make_link
+from mimflow.targets import make_link, truncated_spectrum
 from mimflow.theory import (escape_time_distribution, escape_time_slope, initial_saddle_overlaps,
                             per_seed_escape_times, predicted_escape_times, saddle_sequence)
 
+if TYPE_CHECKING:  # annotations only: the command module names this one (a Deferred), not the reverse
+    from mimflow.studies.flow._command import FlowConfig
 
-def link_spectrum_for_flow(link, degree: int | None):
-    """The truncated spectrum driving the flow: ``degree`` or the smallest one with a small tail."""
-    cap = MAX_DEGREE_BY_R[link.r]
-    if degree is not None:
-        if degree > cap:
-            raise MimflowError(f"degree {degree} is too high for r = {link.r}: use --degree <= {cap}")
-        return link_spectrum(link, degree)
-    spectrum = link_spectrum(link, cap)
-    for K in range(1, cap + 1):
-        trunc = spectrum.truncated(K)
-        if trunc.tail <= TAIL_RTOL * max(trunc.norm2, 1e-300):
-            return trunc
-    return spectrum
+HORIZON_QUANTILE = 0.975
+HORIZON_FACTOR = 2.0
+PREDICTION_DRAWS = 4000
+"""Default horizon: ``HORIZON_FACTOR`` x the predicted ``HORIZON_QUANTILE`` quantile of the last
+saddle's escape time at the largest ``d`` (Monte Carlo over ``PREDICTION_DRAWS`` draws of ``M(0)``),
+so that the predicted censored fraction is below 2.5 % at every ``d`` (docs/math/statistics.md)."""
+
+ESCAPING = "escaping plateau"
+"""End-point label of a run that sits near a degenerate saddle at ``t_max`` but is leaving it (its
+singular values still grow): not trapped, only slow (escape times are heavy-tailed in the initial
+overlap). A run whose singular values shrink towards the critical point is trapped."""
 
 
 def _default_t_max(distributions, saddles, d_max: int, algorithm: str) -> float:
@@ -91,7 +89,7 @@ def run_flow(config: FlowConfig, *, progress=None) -> RunResult:
     link = make_link(config.link)
     r = link.r
     p = config.rank or r
-    spectrum = link_spectrum_for_flow(link, config.degree)
+    spectrum = truncated_spectrum(link, degree=config.degree)
     flow = make_flow(config.algorithm, spectrum, student_rank=p, ridge=config.ridge)
     saddles = saddle_sequence(flow.spectrum)
     n_dirs = [s.directions for s in saddles]

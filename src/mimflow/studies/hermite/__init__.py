@@ -6,7 +6,7 @@ simulation code (tests/test_startup.py).
 """
 
 _LAZY = {
-    "CHUNK": "._command",
+    "CHUNK": "._run",
     "HermiteMCConfig": "._command",
     "hermite_mc": "._run",
     "HERMITE_MC": "._command",

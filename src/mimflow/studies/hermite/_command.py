@@ -15,9 +15,6 @@ from mimflow.studies._deferred import Deferred
 
 _make_link = Deferred("mimflow.targets:make_link")
 
-CHUNK = 32768
-
-
 class HermiteMCConfig(BaseModel):
     """Config of ``mimflow hermite-mc``."""
 

@@ -10,7 +10,7 @@ For a one-variable link ``f`` and ``n`` samples ``z_i ~ N(0, 1)`` per seed,
 compared with the exact ``c_k`` of ``link.spectrum(degree)``. All seeds run in one compiled call
 (``jax.vmap`` over their keys); samples are drawn in chunks of at most 32768 so memory stays
 bounded, and the chunk statistics are merged with Chan's update (no ``E[x^2] - E[x]^2``
-cancellation). Seed ``s`` uses ``jax.random.key(s)``, chunk ``j`` of it ``fold_in(key, j)``.
+cancellation). Seed ``s`` uses ``seed_key(s)`` (docs/conventions.md), chunk ``j`` of it ``fold_in(key, j)``.
 
 The result is the smallest real run command: it validates, sweeps (``n`` and ``link`` are
 axes, ``seeds`` is vmapped) and is stored like the population and training runs will be.
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import time
+from typing import TYPE_CHECKING
 
 import jax
 import jax.numpy as jnp
@@ -27,10 +28,15 @@ import numpy as np
 import xarray as xr
 
 from mimflow._errors import MimflowError
+from mimflow._seeds import seed_keys
 from mimflow.hermite import hermite_normalized
 from mimflow.runs import RunResult, check_finite_result
-from mimflow.studies.hermite._command import CHUNK, HermiteMCConfig
 from mimflow.targets import make_link
+
+if TYPE_CHECKING:  # annotations only: the command module names this one (a Deferred), not the reverse
+    from mimflow.studies.hermite._command import HermiteMCConfig
+
+CHUNK = 32768
 
 
 def _chunk_size(n_seeds: int) -> int:
@@ -85,7 +91,7 @@ def hermite_mc(config: HermiteMCConfig, *, progress=None) -> RunResult:
     exact = np.asarray(link.spectrum(config.degree).coefficients, dtype=np.float64)
     seeds = config.seed_values
     estimator = _estimator(config.link, config.degree, _chunk_size(len(seeds)))
-    keys = jax.vmap(jax.random.key)(jnp.asarray(seeds, dtype=jnp.uint32))
+    keys = seed_keys(seeds)
     mean, m2 = estimator(keys, jnp.int64(config.n))
     estimate = np.asarray(mean)
     stderr = np.sqrt(np.asarray(m2) / (config.n - 1) / config.n)

@@ -19,10 +19,6 @@ from mimflow.runs import RunCommand, atomic_savefig, neurons_memory, seed_list, 
 from mimflow.studies._deferred import Deferred
 from mimflow.studies.neurons._config import check_gram, check_k, check_link_text, load_gram
 
-MAX_SAVED_VALUES = 20_000_000
-"""Trajectories (``seeds x neurons x n_save x k``) are stored only below this many numbers."""
-
-
 class NeuronsConfig(BaseModel):
     """Config of ``mimflow neurons``."""
 

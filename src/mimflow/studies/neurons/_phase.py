@@ -58,9 +58,6 @@ class NeuronsPhaseConfig(BaseModel):
         return check_link_text(value, info.field_name)
 
 
-PHASE_LABELS = ("index vector", "average", "other", "none")
-
-
 def plot_phase(dataset, summary, path) -> None:
     fig, axes = new_figure(2, 1, width=4.2, height=3.3)
     plot_phase_diagram(axes[0, 0], axes[0, 1], dataset)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
@@ -36,13 +37,21 @@ from scipy import stats
 from mimflow._errors import MimflowError
 from mimflow.dynamics import classify_neuron_end_points, equiangular_gram, neuron_initial_overlaps, solve_neurons
 from mimflow.runs import RunResult, check_finite_result
-from mimflow.studies.neurons._command import MAX_SAVED_VALUES, NeuronsConfig
 from mimflow.studies.neurons._escapes import default_horizon, never_escaping, neuron_escape_fields
-from mimflow.studies.neurons._phase import PHASE_LABELS, NeuronsBetaCConfig, NeuronsPhaseConfig
 from mimflow.theory import (average_point_curvatures, beta_critical, censored_median, check_hypothesis,
                             correlation_coefficients, coverage_probability, expected_neurons_needed,
                             hypothesis_violations, information_exponent_of_g, nearest_index_vector, parity_of_g,
                             search_time_prediction, success_probability)
+
+if TYPE_CHECKING:  # annotations only: the command module names this one (a Deferred), not the reverse
+    from mimflow.studies.neurons._command import NeuronsConfig
+    from mimflow.studies.neurons._phase import NeuronsBetaCConfig, NeuronsPhaseConfig
+
+MAX_SAVED_VALUES = 20_000_000
+"""Trajectories (``seeds x neurons x n_save x k``) are stored only below this many numbers."""
+
+PHASE_LABELS = ("index vector", "average", "other", "none")
+"""End points counted by ``neurons-phase-diagram``."""
 
 
 def gram_of(config) -> np.ndarray:

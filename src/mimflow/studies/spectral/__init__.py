@@ -5,7 +5,7 @@ simulation code (tests/test_startup.py).
 """
 
 _LAZY = {
-    "CURVE_POINTS": "._command",
+    "CURVE_POINTS": "._run",
     "SpectralConfig": "._command",
     "run_spectral": "._run",
     "plot_spectral": "._command",

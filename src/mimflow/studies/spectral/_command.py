@@ -20,10 +20,6 @@ from mimflow.studies._deferred import Deferred
 _make_link = Deferred("mimflow.targets:make_link")
 _make_preprocessing = Deferred("mimflow.spectral:make_preprocessing")
 
-CURVE_POINTS = 40
-"""Points of the theory curve stored for the plot (log-spaced)."""
-
-
 class SpectralConfig(BaseModel):
     """Config of ``mimflow spectral``."""
 

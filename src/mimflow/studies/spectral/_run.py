@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
@@ -28,8 +29,13 @@ import xarray as xr
 from mimflow._errors import MimflowError
 from mimflow.runs import RunResult, check_finite_result
 from mimflow.spectral import measure_spectral_overlaps
-from mimflow.studies.spectral._command import CURVE_POINTS, SpectralConfig
 from mimflow.theory import mondelli_montanari_threshold, spectral_prediction, weak_recovery_threshold
+
+if TYPE_CHECKING:  # annotations only: the command module names this one (a Deferred), not the reverse
+    from mimflow.studies.spectral._command import SpectralConfig
+
+CURVE_POINTS = 40
+"""Points of the theory curve stored for the plot (log-spaced)."""
 
 
 def _none_if_nan(x) -> float | None:

@@ -6,7 +6,7 @@ simulation code (tests/test_startup.py).
 """
 
 _LAZY = {
-    "ESCAPE_THRESHOLD": "._command",
+    "ESCAPE_THRESHOLD": ".._escape_stats",
     "TrainConfig": "._command",
     "plot_train": "._command",
     "TRAIN": "._command",

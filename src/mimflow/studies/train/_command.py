@@ -15,11 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from mimflow.plotting import new_figure
 from mimflow.runs import RunCommand, atomic_savefig, seed_list, train_memory, validate_dimensions, validate_seeds
 from mimflow.studies._deferred import Deferred
+from mimflow.studies._escape_stats import ESCAPE_THRESHOLD
 
 _make_link = Deferred("mimflow.targets:make_link")
-
-ESCAPE_THRESHOLD = 0.5
-
 
 class TrainConfig(BaseModel):
     """Config of ``mimflow train``."""

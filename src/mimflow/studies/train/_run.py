@@ -29,17 +29,20 @@ population flow from each run's own ``M(0)`` (``theory_escape_times``: the per-s
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
 
 from mimflow._errors import MimflowError
 from mimflow.runs import RunResult, check_finite_result
-from mimflow.studies._escape_stats import escape_time_summary, predicted_slope, slope_summary
-from mimflow.studies.train._command import ESCAPE_THRESHOLD, TrainConfig
+from mimflow.studies._escape_stats import ESCAPE_THRESHOLD, escape_time_summary, predicted_slope, slope_summary
 from mimflow.targets import make_link
 from mimflow.training import (Scaling, make_algorithm, max_deviation, population_reference, train_full_batch,
                               train_online)
+
+if TYPE_CHECKING:  # annotations only: the command module names this one (a Deferred), not the reverse
+    from mimflow.studies.train._command import TrainConfig
 
 
 def build_algorithm(config: TrainConfig):

@@ -68,7 +68,7 @@ from scipy import stats
 from mimflow._errors import MimflowError
 from mimflow.plotting import new_figure, plot_samples_to_escape
 from mimflow.runs import atomic_savefig, atomic_write_dataset, atomic_write_json, check_claim, write_claims
-from mimflow.studies.train._command import ESCAPE_THRESHOLD
+from mimflow.studies._escape_stats import ESCAPE_THRESHOLD
 from mimflow.targets import make_link
 from mimflow.theory import (MAX_CENSORED_FRACTION, MIN_RUNS, censored_median, fit_loglog_slope,
                             loglog_slope_with_error, single_index_escape_time)
