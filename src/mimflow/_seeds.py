@@ -16,9 +16,11 @@ chunk or device, because each seed's key depends on nothing but ``(streams, s)``
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
 import numpy as np
+
+from mimflow._lazy_exports import lazy_module
+
+jax = lazy_module("jax")  # the NumPy half (theory's statistics) must not import JAX (tests/test_startup.py)
 
 __all__ = ["ROOT_SEED", "seed_generator", "seed_key", "seed_keys"]
 
@@ -42,7 +44,7 @@ def seed_key(seed, *streams: int) -> jax.Array:
 
 def seed_keys(seeds, *streams: int) -> jax.Array:
     """``(S, 2)`` keys of the seeds ``seeds`` (shape ``(S,)``), each :func:`seed_key` ``(s, *streams)``."""
-    return jax.vmap(lambda s: seed_key(s, *streams))(jnp.asarray(seeds, dtype=jnp.uint32))
+    return jax.vmap(lambda s: seed_key(s, *streams))(jax.numpy.asarray(seeds, dtype=jax.numpy.uint32))
 
 
 def seed_generator(seed: int, *streams: int) -> np.random.Generator:

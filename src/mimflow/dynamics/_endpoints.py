@@ -82,6 +82,7 @@ from scipy.special import betaincinv
 
 from mimflow import _jax  # noqa: F401
 from mimflow._errors import MimflowError, check_finite
+from mimflow._linalg import inverse_sqrt
 from mimflow.dynamics._flows import OverlapFlow
 from mimflow.dynamics._initial import haar_overlaps_batch
 from mimflow.dynamics._solve import solve_flow, stop_loss_for
@@ -204,8 +205,7 @@ def _derivatives(flow: OverlapFlow, W_star, W, basis):
 @partial(jax.jit, static_argnames=("flow",))
 def _loss_retracted(flow: OverlapFlow, W_star, W, xi):
     Y = W + xi
-    w, V = jnp.linalg.eigh(Y.T @ Y)
-    return flow.loss(W_star.T @ (Y @ ((V / jnp.sqrt(w)[None, :]) @ V.T)))
+    return flow.loss(W_star.T @ (Y @ inverse_sqrt(Y.T @ Y)))
 
 
 def _energy(flow: OverlapFlow) -> float:
@@ -324,7 +324,8 @@ class TrapProbability:
     t_max: float = 0.0
 
 
-def trap_probability(flow: OverlapFlow, d: int, seeds, *, t_max: float, key=None, n_save: int = 100,
+def trap_probability(flow: OverlapFlow, d: int, seeds, *, t_max: float, streams: tuple[int, ...] = (),
+                     n_save: int = 100,
                      **classify_kwargs) -> TrapProbability:
     r"""Fraction of Haar initialisations whose flow ends at a spurious critical point.
 
@@ -338,7 +339,7 @@ def trap_probability(flow: OverlapFlow, d: int, seeds, *, t_max: float, key=None
         d: dimension of the initial condition.
         seeds: integer seeds (one run each).
         t_max: final time (units of docs/math/grassmannian-flow.md §1.4).
-        key: base PRNG key for :func:`haar_overlaps_batch`.
+        streams: seed streams of :func:`haar_overlaps_batch` (docs/conventions.md).
         classify_kwargs: tolerances passed to :func:`classify_end_point`.
 
     Returns:
@@ -347,7 +348,7 @@ def trap_probability(flow: OverlapFlow, d: int, seeds, *, t_max: float, key=None
     seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
     if seeds.size == 0:
         raise MimflowError("trap_probability needs at least one seed")
-    M0 = haar_overlaps_batch(d, flow.r, flow.p, seeds, key=key)
+    M0 = haar_overlaps_batch(d, flow.r, flow.p, seeds, streams=streams)
     traj = solve_flow(flow, M0, t_max=t_max, d=d, seeds=seeds, n_save=n_save)
     ends = [classify_end_point(flow, traj.M[i, -1], **classify_kwargs) for i in range(seeds.size)]
     labels = [e.label for e in ends]

@@ -44,6 +44,7 @@ import numpy as np
 
 from mimflow import _jax  # noqa: F401
 from mimflow._errors import MimflowError, check_finite
+from mimflow._linalg import inverse_sqrt
 from mimflow.dynamics._flows import OverlapFlow
 from mimflow.dynamics._initial import _check_dims
 from mimflow.dynamics._solve import stop_loss_for
@@ -123,8 +124,7 @@ def _defect(W):
 
 
 def _polar(W):
-    w, V = jnp.linalg.eigh(W.T @ W)
-    return W @ ((V / jnp.sqrt(w)[None, :]) @ V.T)
+    return W @ inverse_sqrt(W.T @ W)
 
 
 def _diffrax_solver(name: str):

@@ -29,6 +29,8 @@ import numpy as np
 
 from mimflow import _jax  # noqa: F401
 from mimflow._errors import MimflowError
+from mimflow._linalg import inverse_sqrt
+from mimflow._seeds import seed_generator, seed_keys
 from mimflow.dynamics._correlation import check_gram, gram_factor
 
 
@@ -38,11 +40,6 @@ def _check_dims(d, r, p) -> None:
             raise MimflowError(f"{name} must be a positive integer, got {value!r}")
     if d < r + p:
         raise MimflowError(f"d = {d} is too small: need d >= r + p = {r + p} (teacher rank {r}, student rank {p})")
-
-
-def _inverse_sqrt_psd(A: jax.Array) -> jax.Array:
-    w, V = jnp.linalg.eigh(A)
-    return (V / jnp.sqrt(w)[None, :]) @ V.T
 
 
 def haar_overlaps(d: int, r: int, p: int, *, key) -> jax.Array:
@@ -57,17 +54,16 @@ def haar_overlaps(d: int, r: int, p: int, *, key) -> jax.Array:
     return _haar_overlaps(jnp.float64(d), r, p, key)
 
 
-def haar_overlaps_batch(d: int, r: int, p: int, seeds, *, key=None) -> jax.Array:
-    """``(S, r, p)`` independent draws, one per integer seed (``PRNGKey(seed)`` folded into ``key``)."""
+def haar_overlaps_batch(d: int, r: int, p: int, seeds, *, streams: tuple[int, ...] = ()) -> jax.Array:
+    """``(S, r, p)`` independent draws, one per integer seed: seed ``s`` uses ``seed_key(s, *streams)``
+    (the seed convention, docs/conventions.md; ``streams=(d,)`` makes the draws independent across ``d``)."""
     _check_dims(d, r, p)
     seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
-    base = jax.random.PRNGKey(0) if key is None else key
-    return _haar_overlaps_many(jnp.float64(d), r, p, base, jnp.asarray(seeds, dtype=jnp.uint32))
+    return _haar_overlaps_many(jnp.float64(d), r, p, seed_keys(seeds, *streams))
 
 
 @partial(jax.jit, static_argnames=("r", "p"))
-def _haar_overlaps_many(d, r: int, p: int, base, seeds) -> jax.Array:
-    keys = jax.vmap(lambda s: jax.random.fold_in(base, s))(seeds)
+def _haar_overlaps_many(d, r: int, p: int, keys) -> jax.Array:
     return jax.vmap(lambda k: _haar_overlaps(d, r, p, k))(keys)
 
 
@@ -79,13 +75,13 @@ def _haar_overlaps(d, r: int, p: int, key) -> jax.Array:
     chi2 = 2.0 * jax.random.gamma(k2, dof / 2.0, dtype=jnp.float64)
     below = jnp.tril(jax.random.normal(k3, (p, p), dtype=jnp.float64), k=-1)
     L = below + jnp.diag(jnp.sqrt(chi2))
-    return Z1 @ _inverse_sqrt_psd(Z1.T @ Z1 + L @ L.T)
+    return Z1 @ inverse_sqrt(Z1.T @ Z1 + L @ L.T)
 
 
 def neuron_initial_overlaps(Q, d: int, n: int, seeds, *, salt: int = 0) -> np.ndarray:
     """``(S, n, k)`` exact initial overlaps :math:`m = V^T w`, ``w`` uniform on :math:`S^{d-1}` (module docstring).
 
-    One draw per neuron. Seed ``s`` draws from ``numpy.random.default_rng(SeedSequence([salt, s]))``
+    One draw per neuron. Seed ``s`` draws from ``seed_generator(s, salt)`` (docs/conventions.md)
     (identical seeds give identical numbers, and a seed's neurons do not depend on the other seeds
     requested). NumPy rather than ``jax.random``: the chi-square (gamma) draw compiled per shape
     took ~4 s in JAX against microseconds here, and nothing downstream differentiates through it.
@@ -105,7 +101,7 @@ def neuron_initial_overlaps(Q, d: int, n: int, seeds, *, salt: int = 0) -> np.nd
     seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
     out = np.empty((len(seeds), n, r))
     for i, seed in enumerate(seeds):
-        rng = np.random.default_rng(np.random.SeedSequence([int(salt), int(seed)]))
+        rng = seed_generator(seed, salt)
         z = rng.standard_normal((n, r))
         rest = rng.chisquare(d - r, n)  # |z_{r+1..d}|^2
         out[i] = z / np.sqrt(np.sum(z * z, axis=1) + rest)[:, None]

@@ -71,6 +71,7 @@ import numpy as np
 
 from mimflow import _jax  # noqa: F401  (x64)
 from mimflow._errors import MimflowError
+from mimflow._seeds import seed_key
 from mimflow.proportional._dmft_convergence import long_time_diagnostic, tti_defect
 from mimflow.proportional._dmft_step import BLOCK, init_state, make_step
 from mimflow.proportional._population import test_error
@@ -177,7 +178,7 @@ def solve_dmft(problem, n_steps: int, *, paths: int = 20_000, batches: int = 10,
         n_steps: number of GD steps ``T``.
         paths: total Monte Carlo paths ``N`` (split into ``batches`` independent solutions).
         batches: number of independent batches (error bars); ``paths`` must be divisible by it.
-        key / seed: the PRNG key (``PRNGKey(seed)`` if ``key`` is None).
+        key / seed: the PRNG key (``seed_key(seed)``, docs/conventions.md, if ``key`` is None).
         power_steps: fixed number ``K`` of power-iteration steps for the spectral start; by default
             iterate until ``(1 - corr(theta^{k+1}, theta^k)) (1 + c/alpha)^2 < power_tol``, or until it stops
             decreasing (the Monte Carlo noise floor, ``PLATEAU_STEPS``), at most ``max_power_steps``; the
@@ -204,7 +205,7 @@ def solve_dmft(problem, n_steps: int, *, paths: int = 20_000, batches: int = 10,
     if nu_estimator == "auto":
         tree = getattr(problem.link, "tree", None)
         nu_estimator = "stein" if tree is not None and _has_jump(tree) else "pathwise"
-    key = jax.random.PRNGKey(seed) if key is None else key
+    key = seed_key(seed) if key is None else key
     init = problem.init
     spectral = init.kind == "spectral"
     if spectral:

@@ -34,6 +34,7 @@ from scipy.sparse.linalg import LinearOperator, eigsh
 
 from mimflow import _jax  # noqa: F401  (x64)
 from mimflow._errors import MimflowError
+from mimflow._seeds import seed_key
 from mimflow.proportional._population import test_error
 
 __all__ = ["GDTrajectory", "simulate_gd"]
@@ -141,7 +142,7 @@ def simulate_gd(problem, d: int, n_steps: int, seeds, *, seed_chunk: int | None 
         problem: a :class:`._problem.ProportionalGD`.
         d: dimension; ``n = round(alpha d)``.
         n_steps: number of GD steps ``T`` (observables at ``t = 0..T``).
-        seeds: iterable of ints (``jax.random.PRNGKey(seed)`` each; same seed, same numbers).
+        seeds: iterable of ints (``seed_key(seed)`` each, docs/conventions.md; same seed, same numbers).
         seed_chunk: seeds per vmapped batch (default: as many as fit in ~1 GB of design matrices).
         progress: optional callable taking a fraction in ``[0, 1]``.
 
@@ -165,7 +166,7 @@ def simulate_gd(problem, d: int, n_steps: int, seeds, *, seed_chunk: int | None 
     out = []
     for start in range(0, len(seeds), seed_chunk):
         chunk = seeds[start:start + seed_chunk]
-        keys = jnp.stack([jax.random.PRNGKey(s) for s in chunk])
+        keys = jnp.stack([seed_key(s) for s in chunk])
         A, y, kinit = jax.vmap(lambda k: _dataset(problem, d, n, k))(keys)
         if problem.init.kind == "spectral":
             A_np, y_np = np.asarray(A), np.asarray(y)

@@ -74,18 +74,14 @@ import numpy as np
 
 from mimflow import _jax  # noqa: F401
 from mimflow._errors import MimflowError, check_finite
-from mimflow.dynamics import OverlapFlow, as_multivariate
+from mimflow.dynamics import OverlapFlow
 from mimflow.hermite import MultivariateSpectrum
-from mimflow.targets import multivariate_spectrum
 
 CONSTRAINTS = ("stiefel", "sphere", "free")
 LINK_FITS = ("fresh", "running", "sgd", "moments")
 
-MAX_DEGREE_BY_R = {1: 40, 2: 12, 3: 8, 4: 6}
-"""Truncation caps of the teacher spectrum (same as ``mimflow flow``)."""
 MAX_FEATURE_DEGREE_BY_P = {1: 12, 2: 8, 3: 6, 4: 4}
 """Default caps of the student's Hermite-feature degree (two-timescale)."""
-TAIL_RTOL = 1e-6
 ACTIVATION_DEGREE = 60
 """Degree of the activation's Hermite expansion in the committee risk."""
 QUADRATURE_NODES = 160
@@ -159,22 +155,6 @@ def _check_noise(noise) -> float:
     if noise < 0:
         raise MimflowError(f"noise (label-noise std) must be >= 0, got {noise}")
     return float(noise)
-
-
-def _spectrum(link, degree: int | None, cap: dict[int, int]) -> MultivariateSpectrum:
-    """The link's spectrum truncated at ``degree`` or at the smallest degree with a tail below TAIL_RTOL."""
-    top = cap.get(link.r, 4)
-    if degree is not None:
-        if degree > top:
-            raise MimflowError(f"degree {degree} is too high for r = {link.r}: use degree <= {top}")
-        spec = link.spectrum(degree) if link.r == 1 else multivariate_spectrum(link, degree)
-        return as_multivariate(spec)
-    spec = as_multivariate(link.spectrum(top) if link.r == 1 else multivariate_spectrum(link, top))
-    for K in range(1, top + 1):
-        trunc = spec.truncated(K)
-        if trunc.tail <= TAIL_RTOL * max(trunc.norm2, 1e-300):
-            return trunc
-    return spec
 
 
 def _scalar_fn(link):

@@ -12,10 +12,9 @@ import numpy as np
 from mimflow import _jax  # noqa: F401
 from mimflow._errors import MimflowError
 from mimflow.hermite import hermite_normalized
-from mimflow.targets import make_link
+from mimflow.targets import make_link, truncated_spectrum
 from mimflow.training._algorithm import (
     ACTIVATION_DEGREE,
-    MAX_DEGREE_BY_R,
     QUADRATURE_NODES,
     TrainingAlgorithm,
     _activation,
@@ -23,7 +22,6 @@ from mimflow.training._algorithm import (
     _check_noise,
     _one_variable,
     _positive_int,
-    _spectrum,
 )
 
 
@@ -36,7 +34,7 @@ def committee(link, *, student_width: int | None = None, activation: str = "erf"
         raise MimflowError(f"committee constraint must be sphere or free, got {constraint!r}")
     act = make_link(activation)
     _one_variable(act, "activation")
-    spectrum = _spectrum(link, degree, MAX_DEGREE_BY_R)
+    spectrum = truncated_spectrum(link, degree=degree)
     K = spectrum.degree
     tensors = [jnp.asarray(spectrum.tensor(k)) for k in range(K + 1)]
     act_spec = act.spectrum(ACTIVATION_DEGREE)

@@ -12,14 +12,13 @@ import numpy as np
 from mimflow import _jax  # noqa: F401
 from mimflow._errors import MimflowError, check_finite
 from mimflow.dynamics import make_flow
+from mimflow.targets import truncated_spectrum
 from mimflow.training._algorithm import (
-    MAX_DEGREE_BY_R,
     TrainingAlgorithm,
     _activation,
     _check_noise,
     _one_variable,
     _positive_int,
-    _spectrum,
 )
 
 
@@ -50,7 +49,7 @@ def correlation(link, *, teacher_neurons: int = 1, student_neurons: int | None =
     k = _positive_int("teacher_neurons", teacher_neurons)
     n = k if student_neurons is None else _positive_int("student_neurons", student_neurons)
     P = _teacher_gram(k, beta, gram)
-    spectrum = _spectrum(link, degree, MAX_DEGREE_BY_R)
+    spectrum = truncated_spectrum(link, degree=degree)
     flow = make_flow("correlation", spectrum, gram=P, student_rank=n)
     sigma, dsigma = _activation(link)
 

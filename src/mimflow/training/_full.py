@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from mimflow import _jax  # noqa: F401
+from mimflow._linalg import inverse_sqrt
 from mimflow.training._algorithm import TrainingAlgorithm
 from mimflow.training._common import (
     _after_step_fit,
@@ -21,7 +22,7 @@ from mimflow.training._common import (
     _maybe_refit_fresh,
     _sgd_params,
 )
-from mimflow.training._linalg import _bmm, _mm, inverse_sqrt
+from mimflow.training._linalg import _bmm, _mm
 
 
 class FullState(NamedTuple):

@@ -7,21 +7,6 @@ import jax.numpy as jnp
 from mimflow import _jax  # noqa: F401
 
 
-def psd_sqrt(S):
-    """Symmetric square root of a symmetric PSD matrix (negative rounding eigenvalues clipped)."""
-    if S.shape[0] == 1:
-        return jnp.sqrt(jnp.maximum(S, 0.0))
-    w, V = jnp.linalg.eigh(0.5 * (S + S.T))
-    return (V * jnp.sqrt(jnp.maximum(w, 0.0))[None, :]) @ V.T
-
-
-def inverse_sqrt(S):
-    """``S^{-1/2}`` of a symmetric positive definite matrix."""
-    if S.shape[0] == 1:
-        return 1.0 / jnp.sqrt(S)
-    w, V = jnp.linalg.eigh(0.5 * (S + S.T))
-    return (V / jnp.sqrt(w)[None, :]) @ V.T
-
 SMALL_INNER = 8
 """Inner dimensions up to this size are contracted by unrolled multiply-adds (:func:`_mm`)."""
 

@@ -35,6 +35,7 @@ import numpy as np
 
 from mimflow import _jax  # noqa: F401
 from mimflow._errors import MimflowError
+from mimflow._seeds import seed_keys
 from mimflow.dynamics import Trajectory
 from mimflow.training._algorithm import TrainingAlgorithm
 from mimflow.training._scaling import resolve_learning_rate, resolve_size
@@ -67,8 +68,9 @@ def _seed_keys(seeds, key) -> tuple[np.ndarray, jax.Array, jax.Array]:
     seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
     if seeds.size == 0 or len(set(seeds.tolist())) != seeds.size or np.any(seeds < 0):
         raise MimflowError(f"seeds must be distinct non-negative integers, got {seeds.tolist()}")
-    base = jax.random.PRNGKey(0) if key is None else key
-    keys = jax.vmap(lambda s: jax.random.split(jax.random.fold_in(base, s)))(jnp.asarray(seeds, dtype=jnp.uint32))
+    base = seed_keys(seeds) if key is None else jax.vmap(lambda s: jax.random.fold_in(key, s))(
+        jnp.asarray(seeds, dtype=jnp.uint32))
+    keys = jax.vmap(jax.random.split)(base)
     return seeds, keys[:, 0], keys[:, 1]
 
 
@@ -148,13 +150,13 @@ def train_online(
         steps: number of SGD steps ``N``.
         lr: step size :math:`\eta` (a number) or ``Scaling(eta0, delta)`` for :math:`\eta_0 d^{-\delta}`.
         batch: samples per step (int) or ``Scaling(b0, mu)`` for :math:`b_0 d^{\mu}`.
-        seeds: a count ``S`` (seeds ``0..S-1``) or a list of seeds; seed ``s`` uses ``fold_in(key, s)``.
+        seeds: a count ``S`` (seeds ``0..S-1``) or a list of seeds; seed ``s`` uses ``seed_key(s)`` (docs/conventions.md), or ``fold_in(key, s)`` when ``key`` is given.
         engine: ``"reduced"`` (exact Gram-matrix chain, cost independent of ``d``) or ``"full"``
             (``d``-dimensional samples).
         n_save: number of save steps (log or linear grid, always including 0 and ``N``).
         chunk: at most this many steps per compiled call (progress and divergence checks in between).
         progress: ``progress(fraction)`` called between chunks.
-        key: base PRNG key (default ``PRNGKey(0)``).
+        key: a root PRNG key replacing the seed convention's (default: ``seed_key``).
         sample_dtype: ``"float64"`` or ``"float32"`` for the Gaussian draws of the full engine.
 
     Returns:

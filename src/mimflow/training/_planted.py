@@ -7,19 +7,18 @@ import numpy as np
 
 from mimflow import _jax  # noqa: F401
 from mimflow.dynamics import make_flow
+from mimflow.targets import truncated_spectrum
 from mimflow.training._algorithm import (
-    MAX_DEGREE_BY_R,
     TrainingAlgorithm,
     _batched_labels,
     _check_noise,
     _scalar_fn,
-    _spectrum,
 )
 
 
 def planted(link, *, noise: float = 0.0, degree: int | None = None) -> TrainingAlgorithm:
     """Planted Stiefel SGD: the student uses the true link :math:`f_*` (docs/math/planted.md §1.7)."""
-    spectrum = _spectrum(link, degree, MAX_DEGREE_BY_R)
+    spectrum = truncated_spectrum(link, degree=degree)
     flow = make_flow("planted", spectrum)
     f = _scalar_fn(link)
     value_and_grad = jax.vmap(jax.value_and_grad(f))

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from mimflow import _jax  # noqa: F401
-from mimflow.training._linalg import psd_sqrt
+from mimflow._linalg import psd_sqrt
 
 
 def gamma_variates(key, alpha, first=None):

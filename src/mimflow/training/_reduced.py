@@ -58,6 +58,7 @@ import jax
 import jax.numpy as jnp
 
 from mimflow import _jax  # noqa: F401
+from mimflow._linalg import inverse_sqrt
 from mimflow.training._algorithm import TrainingAlgorithm
 from mimflow.training._common import (
     _after_step_fit,
@@ -66,7 +67,7 @@ from mimflow.training._common import (
     _maybe_refit_fresh,
     _sgd_params,
 )
-from mimflow.training._linalg import _factor, _mm, inverse_sqrt
+from mimflow.training._linalg import _factor, _mm
 from mimflow.training._random import (
     _chi2_block,
     bartlett,

@@ -14,15 +14,14 @@ from mimflow import _jax  # noqa: F401
 from mimflow._errors import MimflowError, check_finite
 from mimflow.dynamics import make_flow
 from mimflow.hermite import ridge_factors
+from mimflow.targets import MAX_DEGREE_BY_R, truncated_spectrum
 from mimflow.training._algorithm import (
     LINK_FITS,
-    MAX_DEGREE_BY_R,
     MAX_FEATURE_DEGREE_BY_P,
     TrainingAlgorithm,
     _batched_labels,
     _check_noise,
     _positive_int,
-    _spectrum,
 )
 from mimflow.training._features import feature_indices, hermite_features
 from mimflow.training._moments import MIN_FIT_BATCH, make_moment_fit
@@ -48,14 +47,14 @@ def two_timescale(link, *, student_rank: int | None = None, degree: int | None =
     ridge_factors(np.zeros(1), ridge, kernel_decay)  # validates ridge and kernel_decay
     cap = MAX_FEATURE_DEGREE_BY_P[p]
     if degree is None:
-        spectrum = _spectrum(link, None, MAX_DEGREE_BY_R)
+        spectrum = truncated_spectrum(link)
         K = min(spectrum.degree, cap)
         spectrum = spectrum.truncated(K) if K < spectrum.degree else spectrum
     else:
         K = _positive_int("degree", degree)
         if K > cap:
             raise MimflowError(f"degree {K} gives too many Hermite features for student rank {p}: use degree <= {cap}")
-        spectrum = _spectrum(link, min(K, MAX_DEGREE_BY_R.get(r, 4)), MAX_DEGREE_BY_R)
+        spectrum = truncated_spectrum(link, degree=min(K, MAX_DEGREE_BY_R.get(r, 4)))
     flow = make_flow("two-timescale", spectrum, student_rank=p, ridge=float(ridge), kernel_decay=float(kernel_decay))
     betas = feature_indices(p, K)
     m = len(betas)
@@ -95,7 +94,7 @@ def two_timescale(link, *, student_rank: int | None = None, degree: int | None =
                 raise MimflowError(f"link_fit='moments' draws the statistics of fit_batch samples from their central-limit "
                                    f"law, which needs fit_batch >= {MIN_FIT_BATCH} (got {fit_batch}): use link_fit='fresh'")
 
-            label_degree = _spectrum(link, None, MAX_DEGREE_BY_R).degree
+            label_degree = truncated_spectrum(link).degree
             fit_overlaps = make_moment_fit(r=r, p=p, betas=betas, feature_degree=K, label_degree=label_degree,
                                            labels=_batched_labels(link), noise=_check_noise(noise), n=fit_batch,
                                            penalty=penalty)

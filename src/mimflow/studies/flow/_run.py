@@ -16,7 +16,6 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-import jax
 import numpy as np
 import xarray as xr
 
@@ -104,8 +103,8 @@ def run_flow(config: FlowConfig, *, progress=None) -> RunResult:
     t_max = config.t_max or _default_t_max(list(dists.values()), saddles, ds[-1], config.algorithm)
     trajectories, M0s = [], []
     for i, d in enumerate(ds):
-        key = None if config.common_seeds else jax.random.fold_in(jax.random.PRNGKey(0), d)
-        M0 = haar_overlaps_batch(d, r, p, seeds, key=key)
+        streams = () if config.common_seeds else (d,)  # seeds independent across d (docs/conventions.md)
+        M0 = haar_overlaps_batch(d, r, p, seeds, streams=streams)
         M0s.append(np.asarray(M0))
         trajectories.append(solve_flow(flow, M0, t_max=t_max, d=d, seeds=seeds, link=link.name,
                                        n_save=config.n_save, rtol=config.rtol))
