@@ -7,11 +7,11 @@ Problem (issue 12 item 8): regularised Wirtinger flow for real phase retrieval, 
 steps, 2e4 paths in 10 batches (``--quick``: warm start ``<w0, w*> = 0.9``, 100 steps, 1e4 paths).
 
 Cost model: with ``T`` steps in all (power-iteration prefix included) and ``N`` paths, the adjoint
-sweeps cost ``~T^3 N / 6`` multiply-adds, the padded compiled step ``O(T N)`` per step (``O(T^2 N)``
-in all), and the host regression ``batches`` eigenproblems of size ``k`` per step, ``O(T^4)`` in all,
-independent of ``N``. As of 2026-12-03 the current sampler is the previous one (an in-step
-incremental Cholesky was tried and rejected as unstable, see ``mimflow/proportional/_dmft_sampling.py``),
-so the ratio measures only the module split (expected ~1). Each timed run follows an untimed run of the same shapes (compilation
+sweeps cost ``~T^3 N / 6`` multiply-adds and the padded compiled step ``O(T N)`` per step (``O(T^2 N)``
+in all). The previous implementation also ran a host regression (``batches`` eigenproblems of size ``k``
+per step, ``O(T^4)`` in all, with an eigenvalue cutoff that biased the long-time overlap upward: issue 12
+item 8); the current one samples ``w`` in square-root form inside the compiled step (a Gram-Schmidt factor
+of the paths' ``g``, docs/math/dmft.md §3.3.1), so the ratio measures the new sampler against the old. Each timed run follows an untimed run of the same shapes (compilation
 excluded; the first run is reported too). Wall time and process CPU time are both reported: the
 machine (2 vCPUs) is shared, and CPU time is the steadier number.
 

@@ -36,7 +36,7 @@ from pathlib import Path
 def _warm(link: str = "relu", degree: int = 8, seeds: int = 2) -> str:
     """Runs in each worker: import mimflow and compile the estimator once."""
     import mimflow  # noqa: F401
-    from mimflow.studies.hermite._command import HermiteMCConfig, hermite_mc
+    from mimflow.studies.hermite import HermiteMCConfig, hermite_mc
 
     hermite_mc(HermiteMCConfig(link=link, degree=degree, n=1000, seeds=seeds))
     return os.getpid()
@@ -72,7 +72,7 @@ def main() -> None:
     from distributed import Client, LocalCluster
 
     import mimflow  # noqa: F401
-    from mimflow.studies.hermite._command import HermiteMCConfig, hermite_mc
+    from mimflow.studies.hermite import HermiteMCConfig, hermite_mc
     from mimflow.runs._store import run_and_store
     from mimflow.runs._sweep import WORKER_PRELOAD, run_sweep
 

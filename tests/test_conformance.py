@@ -1,7 +1,7 @@
 """One contract for every registered population flow and every training algorithm (issue 13).
 
 Parametrised over :data:`mimflow.dynamics.FLOWS` and :data:`mimflow.training.ALGORITHMS` (the
-scikit-learn ``check_estimator`` pattern of ../shared/docs/STYLE.md §7): a new flow or training rule is
+scikit-learn ``check_estimator`` pattern): a new flow or training rule is
 covered by registering it and adding one small example below, nothing else.
 
 Flows (state ``M = W*^T W``, teacher Gram ``P = I``; each is the population limit of the algorithm of its name):
