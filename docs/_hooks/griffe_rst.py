@@ -98,7 +98,7 @@ class PublicReexports(griffe.Extension):
     """Document exactly the names each public subpackage re-exports.
 
     mimflow's ``__init__`` files re-export with ``from ._module import name as name`` (no
-    ``__all__``), or load names lazily from a ``_LAZY`` table (PEP 562, ``mimflow.experiments``):
+    ``__all__``), or load names lazily from a ``_LAZY`` table (PEP 562, ``mimflow.runs``, ``mimflow.theory``):
     both become the subpackage's ``exports``, so ``filters: public`` lists every public name.
     """
 
