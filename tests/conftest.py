@@ -28,3 +28,16 @@ def pytest_collection_modifyitems(config, items):
         marker = item.get_closest_marker("slow")
         if marker is not None and not marker.kwargs.get("ci", False):
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_code():
+    """Drop JAX's compiled programs after each test module.
+
+    One pytest process compiles thousands of XLA programs, and each keeps memory mappings for its
+    code; without this the full suite reached the kernel's per-process limit of mappings
+    (``vm.max_map_count``, 65530 on this machine kind) and segfaulted inside XLA's compiler after
+    ~900 tests (2026-12-03, twice at the same test). Within a module the caches are kept.
+    """
+    yield
+    jax.clear_caches()
