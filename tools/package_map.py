@@ -8,7 +8,6 @@ holds the limits (issue 13).
 from __future__ import annotations
 
 import ast
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,7 +137,6 @@ def _sccs(graph: dict[str, set[str]]) -> list[list[str]]:
     on: set[str] = set()
     out: list[list[str]] = []
     counter = [0]
-    sys.setrecursionlimit(10000)
 
     def strong(v):
         index[v] = low[v] = counter[0]
