@@ -11,6 +11,7 @@ Dask or matplotlib (tests/test_startup.py).
 _LAZY = {
     "ClaimCheck": "._claims",
     "check_claim": "._claims",
+    "welch_dof": "._claims",
     "coverage_claim": "._claims",
     "read_claims": "._claims",
     "write_claims": "._claims",

@@ -23,7 +23,7 @@ from scipy import stats
 
 from mimflow.runs._io import atomic_write_json
 
-__all__ = ["ClaimCheck", "check_claim", "coverage_claim", "read_claims", "write_claims"]
+__all__ = ["ClaimCheck", "check_claim", "coverage_claim", "read_claims", "welch_dof", "write_claims"]
 
 CLAIMS_FILE = "claims.json"
 
@@ -58,11 +58,15 @@ class ClaimCheck:
 
 def check_claim(claim: str, paper: str, quantity: str, *, predicted: float | None, measured: float | None,
                 ci95: tuple[float, float] | None = None, se: float | None = None, tolerance: float = 0.0,
-                family: int = 1, note: str = "", details: dict | None = None) -> ClaimCheck:
+                family: int = 1, dof: float | None = None, note: str = "",
+                details: dict | None = None) -> ClaimCheck:
     """A :class:`ClaimCheck` with its verdict.
 
     Give the measured interval either as ``ci95 = (lo, hi)`` or as a standard error ``se`` (then the
-    interval is ``measured +- 1.96 se``). ``holds`` is ``lo - tolerance <= predicted <= hi + tolerance``;
+    interval is ``measured +- 1.96 se``, or ``measured +- t_dof se`` with Student's quantile when ``se``
+    is a sample standard deviation over few seeds or batches with ``dof`` degrees of freedom: 8 seeds
+    give ``t_7 = 2.36``, and 1.96 would cover 91 %, not 95 %; :func:`welch_dof` for a sum of such
+    errors; docs/math/statistics.md §8.5). ``holds`` is ``lo - tolerance <= predicted <= hi + tolerance``;
     it is ``False`` when anything needed is missing or not finite. ``family``: the number of claims of
     the same kind checked together (e.g. one slope per saddle); with ``se`` the verdict then uses the
     Bonferroni interval ``measured +- z se``, ``z = Phi^-1(1 - 0.025/family)``, so that all of them hold
@@ -70,11 +74,15 @@ def check_claim(claim: str, paper: str, quantity: str, *, predicted: float | Non
     """
     verdict = ci95
     if ci95 is None and se is not None and measured is not None:
-        ci95 = (measured - 1.96 * se, measured + 1.96 * se)
-        z = float(stats.norm.ppf(1 - 0.025 / max(int(family), 1)))
+        law = stats.norm if dof is None or not math.isfinite(float(dof)) else stats.t(float(dof))
+        q95 = float(law.ppf(0.975))
+        ci95 = (measured - q95 * se, measured + q95 * se)
+        z = float(law.ppf(1 - 0.025 / max(int(family), 1)))
         verdict = (measured - z * se, measured + z * se)
+        if dof is not None and math.isfinite(float(dof)):
+            note = (note + "; " if note else "") + f"Student t quantile, {float(dof):.3g} degrees of freedom"
         if family > 1:
-            note = (note + "; " if note else "") + f"verdict at Bonferroni level over {family} claims (z = {z:.2f})"
+            note = (note + "; " if note else "") + f"verdict at Bonferroni level over {family} claims (quantile {z:.2f})"
     values = [predicted, measured] + (list(verdict) if verdict is not None else [None])
     ok = all(v is not None and not math.isnan(float(v)) for v in values) and math.isfinite(float(predicted))
     holds = bool(ok and verdict[0] - tolerance <= predicted <= verdict[1] + tolerance)
@@ -83,6 +91,17 @@ def check_claim(claim: str, paper: str, quantity: str, *, predicted: float | Non
     return ClaimCheck(claim, paper, quantity, None if predicted is None else float(predicted),
                       None if measured is None else float(measured), ci, holds, float(tolerance), note,
                       dict(details or {}))
+
+
+def welch_dof(*terms: tuple[float, float]) -> float:
+    """Welch-Satterthwaite degrees of freedom of ``sqrt(sum se_i^2)`` for independent ``(se_i, dof_i)``.
+
+    ``(sum se_i^2)^2 / sum (se_i^4 / dof_i)``; a term with ``dof = inf`` (an exact or very precise value)
+    adds its variance and no estimation noise.
+    """
+    num = sum(se**2 for se, _ in terms) ** 2
+    den = sum(se**4 / dof for se, dof in terms if math.isfinite(dof) and dof > 0)
+    return math.inf if den == 0 else num / den
 
 
 def write_claims(out_dir: str | Path, claims: list[ClaimCheck]) -> Path:

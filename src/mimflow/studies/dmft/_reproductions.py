@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from mimflow.plotting import plot_dmft_trajectories
-from mimflow.runs import ClaimCheck, atomic_savefig, atomic_write_dataset, atomic_write_json, check_claim, write_claims
+from mimflow.runs import (ClaimCheck, atomic_savefig, atomic_write_dataset, atomic_write_json, check_claim, welch_dof,
+                          write_claims)
 from mimflow.studies.dmft._command import DMFTConfig
 from mimflow.studies.dmft._run import run_dmft
 
@@ -39,7 +40,7 @@ def _max_z(a, a_se, b, b_se) -> float:
     return float(np.max(np.abs(a - b) / np.sqrt(a_se**2 + b_se**2 + 1e-300)))
 
 
-def _claims(ds, control, summary, t_star: int) -> list[ClaimCheck]:
+def _claims(ds, control, summary, t_star: int, batches: int) -> list[ClaimCheck]:
     d, seeds = int(ds.attrs["simulated_d"]), ds.sizes["seed"]
     claims = []
     for name in ("overlap", "norm2"):
@@ -50,7 +51,7 @@ def _claims(ds, control, summary, t_star: int) -> list[ClaimCheck]:
         claims.append(check_claim(
             f"the DMFT with the power-iteration prefix predicts GD from the spectral start ({name})", PAPER,
             f"GD {name} at step {t_star} (d = {d}, {seeds} seeds) minus the DMFT's", predicted=0.0,
-            measured=sim - dm, se=se,
+            measured=sim - dm, se=se, family=2, dof=welch_dof((sim_se, seeds - 1), (dm_se, batches - 1)),
             note="interval from the seed s.e. and the DMFT Monte Carlo s.e.; finite-d bias O(1/d) not modelled",
             details={"gd": sim, "gd_se": sim_se, "dmft": dm, "dmft_se": dm_se,
                      "max_abs_z_all_steps": summary[f"max_z_spectral_{name}"]}))
@@ -70,14 +71,15 @@ def _claims(ds, control, summary, t_star: int) -> list[ClaimCheck]:
             f"the DMFT converges exponentially to its fixed point ({name})", PAPER_LONG,
             f"long-time DMFT {name} (extrapolated from the fitted rate) vs the stationary equations",
             predicted=None if fixed is None else fixed[name], measured=entry["value"], se=entry["value_se"],
+            family=2, dof=batches - 1,
             note=f"rate {entry['rate']} per step, last step {entry['last']:.6g} +- {entry['last_se']:.2g}, "
                  f"settled: {entry['converged']}", details=entry))
     return claims
 
 
 def reproduce_dmft_wirtinger(out_dir: Path, quick: bool) -> list[Path]:
-    base = dict(link="z**2", alpha=4.0, lr=0.1, ridge=0.01, steps=100 if quick else 200,
-                paths=10000 if quick else 100000, simulate=1000 if quick else 4000, seeds=4 if quick else 8)
+    base = dict(link="z**2", alpha=4.0, lr=0.1, ridge=0.01, steps=200,
+                paths=10000 if quick else 100000, simulate=1000 if quick else 4000, seeds=8)
     spectral = run_dmft(DMFTConfig(init="spectral", **base))
     m0 = float(spectral.summary["overlap"][0])
     q0 = float(spectral.summary["norm2"][0])
@@ -94,7 +96,8 @@ def reproduce_dmft_wirtinger(out_dir: Path, quick: bool) -> list[Path]:
                                                 sim_mean, sim_se)
     gap = np.abs(control.dataset["norm2"].values - ds["norm2"].values)
     t_star = int(np.argmax(gap[1:]) + 1)
-    claims = _claims(ds, control.dataset, {**table, "fixed_point": spectral.summary["fixed_point"]}, t_star)
+    claims = _claims(ds, control.dataset, {**table, "fixed_point": spectral.summary["fixed_point"]}, t_star,
+                     DMFTConfig(**base).batches)
     table["t_star"] = t_star
     table["claims"] = [c.to_json() for c in claims]
     fig = plot_dmft_trajectories(ds, extra=[("DMFT, independent warm start (control)", control.dataset)],
