@@ -244,8 +244,9 @@ def reproduce(
             if not run_all:
                 _print_claims(console, claims)
     failed = sum(not c["holds"] for r in report.values() for c in r["claims"])
+    checked = sum(len(r["claims"]) for r in report.values())
     if as_json:
-        _print_json({"reproductions": report, "claims_failed": failed})
+        _print_json({"reproductions": report, "claims_checked": checked, "claims_failed": failed})
     elif run_all:
         _claims_table(console, report)
     if failed:
@@ -268,6 +269,11 @@ def _claims_table(console, report) -> None:
             table.add_row(rep_name, c["claim"], measured, "-" if c.get("predicted") is None else f"{c['predicted']:.4g}",
                           "[green]holds[/green]" if c["holds"] else "[red]does not hold[/red]")
     console.print(table)
+    checked = sum(len(rep["claims"]) for rep in report.values())
+    failed = sum(not c["holds"] for rep in report.values() for c in rep["claims"])
+    console.print(f"{checked - failed} of {checked} claims hold. Each verdict is a 95 % check (a family of claims of "
+                  "one kind at the Bonferroni level), so a right theory fails about 1 check in 20 by chance: a "
+                  "failure is a prompt to read its note and details, not a proof (docs/math/statistics.md §8.5).")
 
 
 # Run commands (issue 3): each is generated from its pydantic config model (cli/_runs.py).
