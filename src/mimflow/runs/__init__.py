@@ -55,14 +55,18 @@ _LAZY = {
     "out_of_memory_message": "._bounds",
     "parse_command_args": "._args",
     "parse_value": "._config",
-    "seed_list": "._config",
+    "seed_list": "._fields",
     "spectral_memory": "._bounds",
     "to_jsonable": "._io",
     "train_memory": "._bounds",
     "unflatten": "._config",
-    "validate_alphas": "._config",
-    "validate_dimensions": "._config",
-    "validate_seeds": "._config",
+    "validate_alphas": "._fields",
+    "validate_dimensions": "._fields",
+    "validate_seeds": "._fields",
+    "AlphasMixin": "._fields",  # the shared config fields d, seeds, alpha, link (runs/_fields.py)
+    "DimensionsMixin": "._fields",
+    "LinkMixin": "._fields",
+    "SeedsMixin": "._fields",
 }
 
 __all__ = list(_LAZY)

@@ -10,20 +10,23 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from mimflow._errors import MimflowError
 from mimflow.plotting import new_figure, plot_gamp_vs_state_evolution, plot_limits_vs_alpha
-from mimflow.runs import RunCommand, atomic_savefig, validate_alphas, validate_seeds
+from mimflow.runs import AlphasMixin, LinkMixin, RunCommand, SeedsMixin, atomic_savefig
 from mimflow.studies._deferred import Deferred
 
-_make_link = Deferred("mimflow.targets:make_link")
 _make_prior = Deferred("mimflow.amp:make_prior")
 
-class AMPConfig(BaseModel):
+
+class AMPConfig(AlphasMixin, SeedsMixin, LinkMixin):
     """Config of ``mimflow amp``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    MAX_SEEDS = 10_000
+    MAX_LINK_VARIABLES = 1
+    LINK_ERROR = "link {value!r} has several variables: amp needs a single-index link in z"
 
     link: str = Field("z**2", description="the link f (one variable z); noiseless z**2, abs, sign, relu (and affine images) are exact")
     alpha: float | list[float] = Field(2.0, description="sample ratio(s) n/d; a comma list gives one point per value")
@@ -34,11 +37,6 @@ class AMPConfig(BaseModel):
     steps: int = Field(30, ge=1, le=1000, description="GAMP / state-evolution iterations compared")
     q0: float = Field(0.05, gt=0.0, lt=1.0, description="overlap of the start of GAMP and of its state evolution")
     thresholds: bool = Field(True, description="compute alpha_WR, alpha_IT, alpha_alg")
-
-    @field_validator("alpha")
-    @classmethod
-    def _check_alpha(cls, value):
-        return validate_alphas(value)
 
     @field_validator("noise")
     @classmethod
@@ -51,22 +49,6 @@ class AMPConfig(BaseModel):
     @classmethod
     def _check_prior(cls, value):
         return _make_prior(value).name
-
-    @field_validator("seeds")
-    @classmethod
-    def _check_seeds(cls, value):
-        return validate_seeds(value, 10_000)
-
-    @field_validator("link")
-    @classmethod
-    def _check_link(cls, value):
-        if _make_link(value).r != 1:
-            raise MimflowError(f"link {value!r} has several variables: amp needs a single-index link in z")
-        return value
-
-    @property
-    def alpha_list(self) -> list[float]:
-        return sorted(self.alpha if isinstance(self.alpha, list) else [self.alpha])
 
 
 def plot_amp(dataset, summary, path) -> None:

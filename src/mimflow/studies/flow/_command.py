@@ -10,20 +10,19 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field
 
-from mimflow._errors import MimflowError
 from mimflow.plotting import new_figure, plot_escape_per_seed, plot_escape_times_vs_d, plot_singular_values
-from mimflow.runs import RunCommand, atomic_savefig, seed_list, validate_dimensions, validate_seeds
+from mimflow.runs import DimensionsMixin, LinkMixin, RunCommand, SeedsMixin, atomic_savefig
 from mimflow.studies._deferred import Deferred
 
-_make_link = Deferred("mimflow.targets:make_link")
 
-
-class FlowConfig(BaseModel):
+class FlowConfig(DimensionsMixin, SeedsMixin, LinkMixin):
     """Config of ``mimflow flow``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    MAX_LINK_VARIABLES = 4
+    LINK_ERROR = "link {value!r} has r = {r} variables: flow supports r <= 4"
 
     link: str = Field("h2(z1) + h3(z2)", description="the link f*: a name or an expression in z or z1..zr (r <= 4)")
     algorithm: Literal["two-timescale", "planted"] = Field("two-timescale", description="two-timescale | planted")
@@ -39,32 +38,6 @@ class FlowConfig(BaseModel):
     rtol: float = Field(1e-7, gt=0.0, lt=1e-2, description="solver relative tolerance")
     common_seeds: bool = Field(False, description="reuse each seed's random start at every d (common random "
                                                   "numbers); default: independent starts per d")
-
-    @field_validator("d")
-    @classmethod
-    def _check_d(cls, value):
-        return validate_dimensions(value, 2)
-
-    @field_validator("seeds")
-    @classmethod
-    def _check_seeds(cls, value):
-        return validate_seeds(value, 100_000)
-
-    @field_validator("link")
-    @classmethod
-    def _check_link(cls, value):
-        link = _make_link(value)
-        if link.r > 4:
-            raise MimflowError(f"link {value!r} has r = {link.r} variables: flow supports r <= 4")
-        return value
-
-    @property
-    def d_list(self) -> list[int]:
-        return sorted(self.d if isinstance(self.d, list) else [self.d])
-
-    @property
-    def seed_list(self) -> list[int]:
-        return seed_list(self.seeds)
 
 
 def escape_arrays(summary, ds) -> dict:

@@ -7,18 +7,19 @@ or xarray (tests/test_startup.py): names that need them are
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field
 
-from mimflow._errors import MimflowError
-from mimflow.runs import RunCommand, seed_list, validate_seeds
+from mimflow.runs import LinkMixin, RunCommand, SeedsMixin
 from mimflow.studies._deferred import Deferred
 
-_make_link = Deferred("mimflow.targets:make_link")
 
-class HermiteMCConfig(BaseModel):
+class HermiteMCConfig(SeedsMixin, LinkMixin):
     """Config of ``mimflow hermite-mc``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    MAX_SEEDS = 1024
+    MAX_LINK_VARIABLES = 1
+    LINK_ERROR = "hermite-mc needs a one-variable link, {value!r} has r = {r}: write it in z"
 
     link: str = Field("relu", description="a one-variable link: a name (relu, tanh, he3, ...) or an expression in z")
     degree: int = Field(8, ge=0, le=40, description="highest Hermite degree K (0..40)")
@@ -28,22 +29,10 @@ class HermiteMCConfig(BaseModel):
         description="a count S (seeds 0..S-1) or an explicit list of seeds; all seeds run in one vmapped task",
     )
 
-    @field_validator("link")
-    @classmethod
-    def _one_variable_link(cls, value: str) -> str:
-        link = _make_link(value)
-        if link.r != 1:
-            raise MimflowError(f"hermite-mc needs a one-variable link, {value!r} has r = {link.r}: write it in z")
-        return value
-
-    @field_validator("seeds")
-    @classmethod
-    def _valid_seeds(cls, value):
-        return validate_seeds(value, 1024)
-
     @property
     def seed_values(self) -> list[int]:
-        return seed_list(self.seeds)
+        """The same as :attr:`seed_list` (the name ``hermite/_run.py`` uses)."""
+        return self.seed_list
 
 
 HERMITE_MC = RunCommand(

@@ -11,15 +11,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from mimflow._errors import MimflowError
 from mimflow.plotting import new_figure, plot_neuron_overlaps
-from mimflow.runs import RunCommand, atomic_savefig, neurons_memory, seed_list, validate_seeds
+from mimflow.runs import RunCommand, SeedsMixin, atomic_savefig, neurons_memory
 from mimflow.studies._deferred import Deferred
 from mimflow.studies.neurons._config import check_gram, check_k, check_link_text, load_gram
 
-class NeuronsConfig(BaseModel):
+
+class NeuronsConfig(SeedsMixin):
     """Config of ``mimflow neurons``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -65,11 +66,6 @@ class NeuronsConfig(BaseModel):
             raise MimflowError(f"beta must be in [0, 1) (equal angles v_i^T v_j = beta), got {value}")
         return value
 
-    @field_validator("seeds")
-    @classmethod
-    def _check_seeds(cls, value):
-        return validate_seeds(value, 100_000)
-
     @field_validator("gram", mode="before")
     @classmethod
     def _read_gram(cls, value):
@@ -89,10 +85,6 @@ class NeuronsConfig(BaseModel):
     @classmethod
     def _check_links(cls, value, info):
         return check_link_text(value, info.field_name)
-
-    @property
-    def seed_list(self) -> list[int]:
-        return seed_list(self.seeds)
 
 
 def plot_neurons(dataset, summary, path) -> None:

@@ -10,20 +10,22 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
-from mimflow._errors import MimflowError
 from mimflow.plotting import new_figure, plot_overlap_vs_alpha
-from mimflow.runs import RunCommand, atomic_savefig, seed_list, spectral_memory, validate_alphas, validate_seeds
+from mimflow.runs import AlphasMixin, LinkMixin, RunCommand, SeedsMixin, atomic_savefig, spectral_memory
 from mimflow.studies._deferred import Deferred
 
-_make_link = Deferred("mimflow.targets:make_link")
 _make_preprocessing = Deferred("mimflow.spectral:make_preprocessing")
 
-class SpectralConfig(BaseModel):
+
+class SpectralConfig(AlphasMixin, SeedsMixin, LinkMixin):
     """Config of ``mimflow spectral``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    MAX_SEEDS = 10_000
+    MAX_LINK_VARIABLES = 1
+    LINK_ERROR = "link {value!r} has several variables: spectral needs a single-index link in z"
 
     link: str = Field("z**2", description="the link f (single-index): a name or an expression in z; z**2 is real phase retrieval")
     alpha: float | list[float] = Field(2.0, description="sample ratio(s) n/d; a comma list gives one point per value")
@@ -35,36 +37,11 @@ class SpectralConfig(BaseModel):
     dtype: Literal["float64", "float32"] = Field("float64", description="storage of X in simulations (float32 halves memory)")
     threshold: bool = Field(True, description="compute the weak-recovery threshold alpha_c of T")
 
-    @field_validator("alpha")
-    @classmethod
-    def _check_alpha(cls, value):
-        return validate_alphas(value)
-
-    @field_validator("seeds")
-    @classmethod
-    def _check_seeds(cls, value):
-        return validate_seeds(value, 10_000)
-
-    @field_validator("link")
-    @classmethod
-    def _check_link(cls, value):
-        if _make_link(value).r != 1:
-            raise MimflowError(f"link {value!r} has several variables: spectral needs a single-index link in z")
-        return value
-
     @field_validator("preprocess")
     @classmethod
     def _check_preprocess(cls, value):
         _make_preprocessing(value, alpha=1.0)  # names and expressions; alpha-dependence checked per run
         return value
-
-    @property
-    def alpha_list(self) -> list[float]:
-        return sorted(self.alpha if isinstance(self.alpha, list) else [self.alpha])
-
-    @property
-    def seed_list(self) -> list[int]:
-        return seed_list(self.seeds)
 
 
 def plot_spectral(dataset, summary, path) -> None:

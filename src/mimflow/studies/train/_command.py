@@ -10,19 +10,19 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field
 
 from mimflow.plotting import new_figure
-from mimflow.runs import RunCommand, atomic_savefig, seed_list, train_memory, validate_dimensions, validate_seeds
+from mimflow.runs import DimensionsMixin, LinkMixin, RunCommand, SeedsMixin, atomic_savefig, train_memory
 from mimflow.studies._deferred import Deferred
 from mimflow.studies._escape_stats import ESCAPE_THRESHOLD
 
-_make_link = Deferred("mimflow.targets:make_link")
 
-class TrainConfig(BaseModel):
+class TrainConfig(DimensionsMixin, SeedsMixin, LinkMixin):
     """Config of ``mimflow train``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    MIN_D = 3
 
     link: str = Field("h2", description="the target link f*: a name or an expression in z or z1..zr")
     algorithm: Literal["two-timescale", "planted", "correlation", "committee"] = Field(
@@ -58,30 +58,6 @@ class TrainConfig(BaseModel):
     constraint: Literal["sphere", "free"] = Field("sphere", description="first-layer constraint (committee)")
     train_second_layer: bool = Field(False, description="train the second layer too (committee)")
     chunk: int = Field(10_000, ge=1, description="steps per compiled call (progress and checks in between)")
-
-    @field_validator("d")
-    @classmethod
-    def _check_d(cls, value):
-        return validate_dimensions(value, 3)
-
-    @field_validator("seeds")
-    @classmethod
-    def _check_seeds(cls, value):
-        return validate_seeds(value, 100_000)
-
-    @field_validator("link")
-    @classmethod
-    def _check_link(cls, value):
-        _make_link(value)
-        return value
-
-    @property
-    def d_list(self) -> list[int]:
-        return sorted(self.d if isinstance(self.d, list) else [self.d])
-
-    @property
-    def seed_list(self) -> list[int]:
-        return seed_list(self.seeds)
 
 
 def plot_train(dataset, summary, path) -> None:
